@@ -1,0 +1,65 @@
+"""Small talk around the intake: help, stop, a person to talk to, goodbye, not understood."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import catalog_of, say
+
+
+class _Say(Action, ABC):
+    """Sends one catalogue message. Abstract: rasa_sdk registers only the subclasses."""
+
+    key = ""
+
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        say(dispatcher, catalog_of(tracker), self.key)
+        return []
+
+
+class ActionHelp(_Say):
+    key = "help"
+
+    def name(self) -> Text:
+        return "action_help"
+
+
+class ActionTalkToHuman(_Say):
+    key = "talk_to_human"
+
+    def name(self) -> Text:
+        return "action_talk_to_human"
+
+
+class ActionGoodbye(_Say):
+    key = "goodbye"
+
+    def name(self) -> Text:
+        return "action_goodbye"
+
+
+class ActionFallback(_Say):
+    key = "fallback"
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+
+class ActionStop(Action):
+    def name(self) -> Text:
+        return "action_stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        key = "stopped_after_referral" if tracker.get_slot("referral_id") is not None else "stopped"
+        say(dispatcher, catalog_of(tracker), key)
+        return []

@@ -1,0 +1,199 @@
+"""The intake form: language, consent, then the screening questions of bot/intake/questions.py.
+
+One generic extraction reads the answer to whatever question was asked (a tapped button, a
+typed label, a number, a place, yes/no words); anything it cannot read gets a polite
+"I did not understand" and the same question again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    ask,
+    catalog_of,
+    catalogs,
+    channel_of,
+    common_values,
+    in_transaction,
+    is_interruption,
+    language_of,
+    latest_entity,
+    latest_intent,
+    participant_key,
+    program,
+    say,
+    settings,
+)
+from actions.language import send_language_menu
+from bot.intake.answers import interpret
+from bot.intake.participants import get_or_create_participant, record_consent
+from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
+
+INVALID = "__invalid__"
+
+
+def _error_key(question: Question) -> str:
+    if question.kind == PHONE:
+        return "not_understood_phone"
+    if question.kind == TEXT:
+        return "not_understood_text"
+    if set(question.options) == {"yes", "no"}:
+        return "not_understood_yes_no"
+    return "not_understood"
+
+
+def read_answer(question: Question, tracker: Tracker) -> Dict[Text, Any]:
+    """Slot events for the answer in the latest message: the value, or INVALID."""
+    catalog = catalog_of(tracker)
+    intent, _confidence = latest_intent(tracker)
+    prog = program()
+    answer = interpret(
+        question,
+        tracker.latest_message.get("text") or "",
+        choice=latest_entity(tracker, "choice") if intent == "choose" else None,
+        intent=intent,
+        labels=catalog.option_labels(question.key) if question.kind == CHOICE else {},
+        yes_words=catalog.words("words_yes"),
+        no_words=catalog.words("words_no"),
+        place_to_municipality=prog.municipality_of if question.key == "municipality" else None,
+        phone_region=settings().phone_region,
+    )
+    if answer is None:
+        return {question.key: INVALID}
+    extracted: Dict[Text, Any] = {question.key: answer.value}
+    if answer.free_text and question.kind == CHOICE:
+        notes = dict(tracker.get_slot("answer_notes") or {})
+        notes[question.key] = answer.free_text
+        extracted["answer_notes"] = notes
+    return extracted
+
+
+class QuestionFormValidation(FormValidationAction, ABC):
+    """Generic extraction for the question a form asked last. Abstract: not registered."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+    def form_questions(self) -> Dict[str, Question]:
+        return QUESTIONS
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        question = self.form_questions().get(requested)
+        if question is None or tracker.active_loop.get("name") != self.form_name():
+            return []
+        if tracker.latest_action_name != "action_listen" or is_interruption(tracker):
+            return []
+        return [SlotSet(key, value) for key, value in self.read(question, tracker).items()]
+
+    def read(self, question: Question, tracker: Tracker) -> Dict[Text, Any]:
+        return read_answer(question, tracker)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = []
+        for key, value in tracker.slots_to_validate().items():
+            if value == INVALID:
+                question = self.form_questions()[key]
+                say(dispatcher, catalog_of(tracker), _error_key(question))
+                events.append(SlotSet(key, None))
+        tracker.add_slots(events)
+        return events + await super().get_validation_events(dispatcher, tracker, domain)
+
+
+class ValidateIntakeForm(QuestionFormValidation):
+    def name(self) -> Text:
+        return "validate_intake_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        return ["language"] + next_questions(tracker.slots)
+
+    async def validate_language(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value in catalogs():
+            return {"language": value}
+        say(dispatcher, catalog_of(tracker), "language_unavailable")
+        return {"language": None}
+
+    async def validate_consent_data(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value != "yes":
+            return {"consent_data": value}
+        intake_key = tracker.get_slot("intake_key") or uuid.uuid4().hex
+        language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
+
+        def store(session):
+            participant = get_or_create_participant(session, key, channel, language)
+            record_consent(session, participant, "data", True, language)
+
+        await in_transaction(store)
+        return {"consent_data": "yes", "intake_key": intake_key}
+
+    async def validate_consent_health(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value not in ("yes", "no"):
+            return {"consent_health": value}
+        language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
+
+        def store(session):
+            participant = get_or_create_participant(session, key, channel, language)
+            record_consent(session, participant, "health", value == "yes", language)
+
+        await in_transaction(store)
+        if value == "no":
+            say(dispatcher, catalog_of(tracker), "health_skipped")
+        return {"consent_health": value}
+
+
+class AskQuestionAction(Action, ABC):
+    """Asks one intake question. Subclasses are made below, one per question."""
+
+    @property
+    @abstractmethod
+    def question_key(self) -> str:
+        """The key of the question; a plain class attribute in each subclass."""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.question_key}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        catalog = catalog_of(tracker)
+        question = QUESTIONS[self.question_key]
+        if question.key == "consent_data" and tracker.get_slot("requested_slot") != "consent_data":
+            say(dispatcher, catalog, "welcome")
+        ask(dispatcher, catalog, question)
+        return []
+
+
+def _make_ask_action(key: str) -> type:
+    class_name = "Ask" + "".join(part.capitalize() for part in key.split("_"))
+    return type(class_name, (AskQuestionAction,), {"question_key": key, "__module__": __name__})
+
+
+ASK_ACTIONS = [_make_ask_action(q.key) for q in INTAKE_QUESTIONS]
+
+
+class ActionAskLanguage(Action):
+    def name(self) -> Text:
+        return "action_ask_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        send_language_menu(dispatcher)
+        return []

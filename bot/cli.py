@@ -1,0 +1,312 @@
+"""The ``intake`` command line: database, activity sessions, demo data, referrals, running."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from datetime import datetime, time, timedelta
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from bot.config import Config
+from bot.db import Database
+from bot.db import migrate as migrations
+from bot.db.models import Activity, ActivitySession, Referral
+from bot.db.types import utcnow
+from bot.intake.audit import audit
+from bot.intake.program import load_program
+from bot.intake.referrals import export_row, list_referrals
+
+
+class Context:
+    def __init__(self, database_url: Optional[str]) -> None:
+        env = dict(os.environ)
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        self.config = Config.from_env(env)
+        self._db: Optional[Database] = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.config.database_url)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+    def local(self, value: str) -> datetime:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=ZoneInfo(self.config.timezone))
+        return parsed
+
+    def show(self, when: datetime) -> str:
+        return when.astimezone(ZoneInfo(self.config.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="DATABASE_URL", help="SQLAlchemy URL (default: SQLite under var/).")
+@click.pass_context
+def main(ctx: click.Context, database_url: Optional[str]) -> None:
+    """Intake assistant administration."""
+    ctx.obj = Context(database_url)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# -- database -------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Create and upgrade the database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_ctx
+def db_upgrade(obj: Context, revision: str) -> None:
+    """Create the database or upgrade it to the newest schema."""
+    migrations.upgrade(obj.config.database_url, revision)
+    click.echo(f"database at revision {migrations.current_revision(obj.config.database_url)}")
+
+
+@db.command("current")
+@pass_ctx
+def db_current(obj: Context) -> None:
+    """Show the schema revision of the database."""
+    click.echo(migrations.current_revision(obj.config.database_url) or "empty")
+
+
+# -- activities and sessions ----------------------------------------------------------------
+
+def _activity(session, code: Optional[str]) -> Activity:
+    stmt = select(Activity).order_by(Activity.id)
+    if code:
+        stmt = stmt.where(Activity.code == code)
+    activity = session.execute(stmt.limit(1)).scalar_one_or_none()
+    if activity is None:
+        raise click.ClickException(f"no activity {code!r}; add one with 'intake activities add'" if code else "no activity yet; run 'intake activities add' or 'intake demo load'")
+    return activity
+
+
+@main.group()
+def activities() -> None:
+    """Activities that sessions belong to."""
+
+
+@activities.command("add")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--provider", required=True, help="The NGO that runs it.")
+@click.option("--municipality", required=True)
+@pass_ctx
+def activities_add(obj: Context, code: str, name: str, provider: str, municipality: str) -> None:
+    """Add an activity."""
+    with obj.db.transaction() as session:
+        activity = Activity(code=code, name=name, provider=provider, municipality=municipality)
+        session.add(activity)
+        session.flush()
+        audit(session, "cli", "activity.created", "activity", activity.id)
+        click.echo(f"activity {activity.id} {code}")
+
+
+@activities.command("list")
+@pass_ctx
+def activities_list(obj: Context) -> None:
+    """List activities."""
+    with obj.db.transaction() as session:
+        for a in session.execute(select(Activity).order_by(Activity.id)).scalars():
+            click.echo(f"{a.id}\t{a.code}\t{a.name}\t{a.provider}\t{a.municipality}")
+
+
+@main.group()
+def sessions() -> None:
+    """Sessions (dates) of an activity that participants book."""
+
+
+@sessions.command("add")
+@click.option("--activity", "activity_code", help="Activity code (default: the first activity).")
+@click.option("--start", required=True, help="Local start time, e.g. '2026-12-01 10:00'.")
+@click.option("--minutes", default=90, show_default=True, type=click.IntRange(1, 24 * 60))
+@click.option("--place", required=True)
+@click.option("--address", required=True)
+@click.option("--capacity", required=True, type=click.IntRange(0, 1000))
+@pass_ctx
+def sessions_add(obj: Context, activity_code, start, minutes, place, address, capacity) -> None:
+    """Add a session."""
+    try:
+        starts_at = obj.local(start)
+    except ValueError as exc:
+        raise click.BadParameter(f"not a date and time: {start!r}", param_hint="--start") from exc
+    with obj.db.transaction() as session:
+        activity = _activity(session, activity_code)
+        s = ActivitySession(activity_id=activity.id, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes),
+                            place=place, address=address, capacity=capacity)
+        session.add(s)
+        session.flush()
+        audit(session, "cli", "session.created", "session", s.id, capacity=capacity)
+        click.echo(f"session {s.id} {obj.show(s.starts_at)} {place} ({capacity} seats)")
+
+
+@sessions.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include past sessions.")
+@pass_ctx
+def sessions_list(obj: Context, show_all: bool) -> None:
+    """List sessions with booked and free seats."""
+    with obj.db.transaction() as session:
+        stmt = select(ActivitySession).order_by(ActivitySession.starts_at)
+        if not show_all:
+            stmt = stmt.where(ActivitySession.starts_at > utcnow())
+        click.echo("id\tstart\tplace\tcapacity\tbooked\tfree\twaitlisted")
+        for s in session.execute(stmt.options(selectinload(ActivitySession.bookings))).scalars():
+            waiting = sum(1 for b in s.bookings if b.status == "waitlisted")
+            click.echo(f"{s.id}\t{obj.show(s.starts_at)}\t{s.place}\t{s.capacity}\t{s.seats_booked}\t{s.seats_free}\t{waiting}")
+
+
+# -- demo data ------------------------------------------------------------------------------
+
+def load_demo(session, config: Config, now: Optional[datetime] = None) -> int:
+    """The programme's activity and intro sessions on the next four weekdays at 10:00."""
+    program = load_program(config.program_file)
+    a = program.activity
+    activity = session.execute(select(Activity).where(Activity.code == a["code"])).scalar_one_or_none()
+    if activity is None:
+        activity = Activity(code=a["code"], name=a["name"], provider=a["provider"], municipality=a["municipality"])
+        session.add(activity)
+        session.flush()
+    zone = ZoneInfo(config.timezone)
+    day = (now or utcnow()).astimezone(zone).date() + timedelta(days=1)
+    added = 0
+    capacities = [8, 8, 1, 8]
+    while added < len(capacities):
+        if day.weekday() < 5:
+            start = datetime.combine(day, time(10, 0), tzinfo=zone)
+            session.add(ActivitySession(
+                activity_id=activity.id, starts_at=start, ends_at=start + timedelta(minutes=90),
+                place="Träffpunkten Gustavsberg", address="Odelbergs väg 11, Gustavsberg",
+                capacity=capacities[added],
+            ))
+            added += 1
+        day += timedelta(days=1)
+    session.flush()
+    audit(session, "cli", "demo.loaded", "activity", activity.id, sessions=added)
+    return added
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for trying the assistant."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Only when there is no upcoming session.")
+@pass_ctx
+def demo_load(obj: Context, if_empty: bool) -> None:
+    """Add the programme's activity and four intro sessions on the coming weekdays."""
+    with obj.db.transaction() as session:
+        if if_empty:
+            upcoming = session.execute(select(func.count(ActivitySession.id)).where(ActivitySession.starts_at > utcnow())).scalar_one()
+            if upcoming:
+                click.echo(f"{upcoming} upcoming sessions already; nothing added")
+                return
+        added = load_demo(session, obj.config)
+    click.echo(f"added {added} demo sessions")
+
+
+# -- referrals ------------------------------------------------------------------------------
+
+@main.group()
+def referrals() -> None:
+    """Screened referrals."""
+
+
+@referrals.command("list")
+@click.option("--status", type=click.Choice(["new", "contacted", "accepted", "started", "declined", "withdrawn"]))
+@pass_ctx
+def referrals_list(obj: Context, status: Optional[str]) -> None:
+    """List referrals, urgent first, then by priority."""
+    with obj.db.transaction() as session:
+        click.echo("id\tcreated\tstatus\turgent\tpriority\tlanguage\tchannel\tbarriers\tbooking")
+        for r in list_referrals(session, status):
+            row = export_row(r)
+            booking = row["booking"]
+            when = f"{booking['status']} {obj.show(datetime.fromisoformat(booking['session_start']))}" if booking else "-"
+            click.echo(f"{r.id}\t{obj.show(r.created_at)}\t{r.status}\t{'yes' if r.urgent else 'no'}\t{r.priority}\t"
+                       f"{r.language}\t{r.channel}\t{','.join(r.barriers) or '-'}\t{when}")
+
+
+@referrals.command("show")
+@click.argument("referral_id", type=int)
+@pass_ctx
+def referrals_show(obj: Context, referral_id: int) -> None:
+    """Show one referral with its screening answers."""
+    with obj.db.transaction() as session:
+        r = session.get(Referral, referral_id)
+        if r is None:
+            raise click.ClickException(f"no referral {referral_id}")
+        audit(session, "cli", "referral.viewed", "referral", r.id)
+        row = export_row(r)
+        row["phq4"] = {"score": r.phq4_score, "band": r.phq4_band} if r.phq4_band else None
+        row["answers"] = [
+            {"question": a.question_key, "value": a.value, "free_text": a.free_text, "skipped": a.skipped}
+            for a in r.answers
+        ]
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+
+
+EXPORT_COLUMNS = ["id", "created_at", "language", "channel", "status", "eligible", "eligibility_reasons",
+                  "urgent", "priority", "barriers", "assisted_by", "booking_status", "booking_session_start"]
+
+
+@referrals.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--status", help="Only referrals with this status.")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: standard output).")
+@pass_ctx
+def referrals_export(obj: Context, fmt: str, status: Optional[str], output) -> None:
+    """Export referrals (no health answers, no free text, no contact details)."""
+    with obj.db.transaction() as session:
+        rows = [export_row(r) for r in list_referrals(session, status)]
+        audit(session, "cli", "referrals.exported", "referral", None, count=len(rows), format=fmt)
+    if fmt == "json":
+        output.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        booking = row.pop("booking")
+        row["eligibility_reasons"] = ";".join(row["eligibility_reasons"])
+        row["barriers"] = ";".join(row["barriers"])
+        row["booking_status"] = booking["status"] if booking else ""
+        row["booking_session_start"] = booking["session_start"] if booking else ""
+        writer.writerow({k: row.get(k) for k in EXPORT_COLUMNS})
+    output.write(buffer.getvalue())
+
+
+# -- running --------------------------------------------------------------------------------
+
+@main.command("run")
+@click.option("--rasa-port", default=5005, show_default=True, type=int)
+@click.option("--actions-port", default=5055, show_default=True, type=int)
+@click.option("--model", default="models", show_default=True, help="Model file or directory.")
+def run_command(rasa_port: int, actions_port: int, model: str) -> None:
+    """Start the Rasa server (REST channel) and the action server; Ctrl-C stops both."""
+    from bot.run import run_all
+
+    sys.exit(run_all(rasa_port=rasa_port, actions_port=actions_port, model=model))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

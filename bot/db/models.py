@@ -1,0 +1,210 @@
+"""The referral database: participants, consent, referrals, answers, sessions, bookings, audit.
+
+Personal data is kept to what the intake needs. Participants are pseudonymous: their id on a
+channel is stored only as an HMAC (see :mod:`bot.intake.participants`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.db.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
+
+REFERRAL_STATUSES = ("new", "contacted", "accepted", "started", "declined", "withdrawn")
+BOOKING_STATUSES = ("booked", "waitlisted", "cancelled")
+ACTIVE_BOOKING = ("booked", "waitlisted")
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id = Column(Integer, primary_key=True)
+    pseudonym = Column(String(64), nullable=False, unique=True)
+    channel = Column(String(32), nullable=False)
+    display_name = Column(String(200))
+    phone_e164 = Column(String(20))
+    language = Column(String(8), nullable=False, default="sv")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    consents = relationship("ConsentRecord", back_populates="participant", cascade="all, delete-orphan")
+    referrals = relationship("Referral", back_populates="participant", cascade="all, delete-orphan")
+
+
+class ConsentRecord(Base):
+    """One answer to one consent question: which scope, which text version, in which language."""
+
+    __tablename__ = "consent_records"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True)
+    scope = Column(String(16), nullable=False)
+    given = Column(Boolean, nullable=False)
+    text_version = Column(String(32), nullable=False)
+    language = Column(String(8), nullable=False)
+    recorded_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    withdrawn_at = Column(UTCDateTime)
+
+    participant = relationship("Participant", back_populates="consents")
+
+    __table_args__ = (CheckConstraint("scope IN ('data', 'health')", name="scope"),)
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True)
+    intake_key = Column(String(64), nullable=False, unique=True)
+    status = Column(String(16), nullable=False, default="new")
+    language = Column(String(8), nullable=False)
+    channel = Column(String(32), nullable=False)
+    eligible = Column(Boolean)  # None: could not be decided from the answers; a caseworker checks
+    eligibility_reasons = Column(JSON, nullable=False, default=list)
+    barriers = Column(JSON, nullable=False, default=list)
+    priority = Column(Integer, nullable=False)
+    urgent = Column(Boolean, nullable=False, default=False)
+    phq4_score = Column(Integer)
+    phq4_band = Column(String(16))
+    assisted_by = Column(String(100))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    status_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    participant = relationship("Participant", back_populates="referrals")
+    answers = relationship(
+        "ScreeningAnswer", back_populates="referral", cascade="all, delete-orphan",
+        order_by="ScreeningAnswer.id",
+    )
+    bookings = relationship(
+        "Booking", back_populates="referral", cascade="all, delete-orphan", order_by="Booking.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('new', 'contacted', 'accepted', 'started', 'declined', 'withdrawn')",
+            name="status",
+        ),
+        CheckConstraint("priority BETWEEN 1 AND 3", name="priority"),
+        Index("ix_referrals_status_created", "status", "created_at"),
+    )
+
+
+class ScreeningAnswer(Base):
+    __tablename__ = "screening_answers"
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False)
+    question_key = Column(String(64), nullable=False)
+    value = Column(String(64))  # an option code, a number or an E.164 number; None when skipped
+    free_text = Column(Text)  # what the participant wrote, when the answer is free text
+    skipped = Column(Boolean, nullable=False, default=False)
+
+    referral = relationship("Referral", back_populates="answers")
+
+    __table_args__ = (UniqueConstraint("referral_id", "question_key", name="uq_answer_question"),)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(64), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    provider = Column(String(200), nullable=False)
+    municipality = Column(String(100), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    sessions = relationship("ActivitySession", back_populates="activity", order_by="ActivitySession.starts_at")
+
+
+class ActivitySession(Base):
+    """One occasion of an activity, e.g. an intro meeting, with a fixed number of seats."""
+
+    __tablename__ = "activity_sessions"
+
+    id = Column(Integer, primary_key=True)
+    activity_id = Column(ForeignKey("activities.id"), nullable=False, index=True)
+    starts_at = Column(UTCDateTime, nullable=False, index=True)
+    ends_at = Column(UTCDateTime)
+    place = Column(String(200), nullable=False)
+    address = Column(String(300), nullable=False)
+    capacity = Column(Integer, nullable=False)
+    seats_booked = Column(Integer, nullable=False, default=0, server_default=text("0"))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    activity = relationship("Activity", back_populates="sessions")
+    bookings = relationship("Booking", back_populates="session", order_by="Booking.id")
+
+    __table_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("seats_booked >= 0 AND seats_booked <= capacity", name="seats"),
+    )
+
+    @property
+    def seats_free(self) -> int:
+        return self.capacity - self.seats_booked
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False)
+    session_id = Column(ForeignKey("activity_sessions.id"), nullable=False, index=True)
+    status = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    referral = relationship("Referral", back_populates="bookings")
+    session = relationship("ActivitySession", back_populates="bookings")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('booked', 'waitlisted', 'cancelled')", name="status"),
+        # A referral holds at most one seat or waiting-list place at a time.
+        Index(
+            "uq_bookings_one_active_per_referral",
+            "referral_id",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'waitlisted')"),
+            postgresql_where=text("status IN ('booked', 'waitlisted')"),
+        ),
+    )
+
+
+class AuditEvent(Base):
+    """Who did what to which record. Holds ids and codes only, never personal data."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(100), nullable=False)
+    action = Column(String(64), nullable=False)
+    entity_type = Column(String(32), nullable=False)
+    entity_id = Column(String(64))
+    details = Column(JSON, nullable=False, default=dict)

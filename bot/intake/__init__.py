@@ -1,0 +1,1 @@
+"""The intake's domain logic: questions, answers, eligibility, referrals and booking."""

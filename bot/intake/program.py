@@ -1,0 +1,148 @@
+"""The programme's rules: eligibility, barriers profile, priority and urgency.
+
+The rules are data (``program.yml``); this module applies them to screening answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from bot.intake.phq4 import phq4_result
+from bot.intake.questions import SKIPPED
+
+
+@dataclass(frozen=True)
+class Barrier:
+    code: str
+    when: Mapping[str, Tuple[str, ...]]
+    weight: int
+
+    def applies(self, facts: Mapping[str, object]) -> bool:
+        return any(str(facts.get(key)) in values for key, values in self.when.items())
+
+
+@dataclass(frozen=True)
+class Assessment:
+    eligible: Optional[bool]  # None: not decidable from the answers (a caseworker checks)
+    reasons: List[str]  # codes: why not eligible, or what could not be checked
+    barriers: List[str]
+    score: int
+    priority: int
+    urgent: bool
+    phq4_score: Optional[int]
+    phq4_band: Optional[str]
+
+
+@dataclass(frozen=True)
+class Program:
+    activity: Mapping[str, str]
+    served_municipalities: Tuple[str, ...]
+    age_bands: Tuple[str, ...]
+    active_statuses: Tuple[str, ...]
+    places: Mapping[str, str]  # place name -> municipality code
+    barriers: Tuple[Barrier, ...]
+    priority_high: int
+    priority_medium: int
+    urgent_when: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping) -> "Program":
+        eligibility = raw.get("eligibility") or {}
+        places: Dict[str, str] = {}
+        for municipality, names in (raw.get("places") or {}).items():
+            for name in names:
+                places[str(name).casefold()] = municipality
+        barriers = tuple(
+            Barrier(
+                code=code,
+                when={k: tuple(str(v) for v in vs) for k, vs in spec["when"].items()},
+                weight=int(spec.get("weight", 1)),
+            )
+            for code, spec in (raw.get("barriers") or {}).items()
+        )
+        priority = raw.get("priority") or {}
+        return cls(
+            activity=dict(raw.get("activity") or {}),
+            served_municipalities=tuple(eligibility.get("served_municipalities") or ()),
+            age_bands=tuple(str(b) for b in eligibility.get("age_bands") or ()),
+            active_statuses=tuple(eligibility.get("active_statuses") or ()),
+            places=places,
+            barriers=barriers,
+            priority_high=int(priority.get("high", 8)),
+            priority_medium=int(priority.get("medium", 4)),
+            urgent_when={k: tuple(str(v) for v in vs) for k, vs in (raw.get("urgent_when") or {}).items()},
+        )
+
+    def municipality_of(self, place: str) -> Optional[str]:
+        return self.places.get(place.casefold().strip())
+
+    def assess(self, answers: Mapping[str, object], already_active: bool = False) -> Assessment:
+        """Eligibility, barriers and priority for one participant's answers (slot values)."""
+        phq = phq4_result([answers.get(f"phq_{i}") for i in range(1, 5)])
+        facts: Dict[str, object] = dict(answers)
+        facts["phq4_band"] = phq.band if phq else None
+
+        reasons: List[str] = []
+        undecided: List[str] = []
+        municipality = answers.get("municipality")
+        if municipality in (None, SKIPPED):
+            undecided.append("municipality_unknown")
+        elif municipality not in self.served_municipalities:
+            reasons.append("outside_area")
+        age = answers.get("age_band")
+        if age in (None, SKIPPED):
+            undecided.append("age_unknown")
+        elif age not in self.age_bands:
+            reasons.append("too_young" if age == "under_18" else "too_old")
+        if already_active:
+            reasons.append("already_registered")
+
+        eligible: Optional[bool]
+        if reasons:
+            eligible = False
+        elif undecided:
+            eligible = None
+        else:
+            eligible = True
+
+        barriers = [b for b in self.barriers if b.applies(facts)]
+        score = sum(b.weight for b in barriers)
+        if score >= self.priority_high:
+            priority = 1
+        elif score >= self.priority_medium:
+            priority = 2
+        else:
+            priority = 3
+        urgent = any(str(facts.get(k)) in vs for k, vs in self.urgent_when.items())
+        return Assessment(
+            eligible=eligible,
+            reasons=reasons or undecided,
+            barriers=[b.code for b in barriers],
+            score=score,
+            priority=priority,
+            urgent=urgent,
+            phq4_score=phq.total if phq else None,
+            phq4_band=phq.band if phq else None,
+        )
+
+
+_cache: Dict[Tuple[str, float], Program] = {}
+_lock = threading.Lock()
+
+
+def load_program(path: Path) -> Program:
+    path = Path(path)
+    key = (str(path), path.stat().st_mtime)
+    with _lock:
+        program = _cache.get(key)
+        if program is None:
+            with path.open(encoding="utf-8") as handle:
+                program = Program.from_mapping(yaml.safe_load(handle) or {})
+            _cache.clear()
+            _cache[key] = program
+        return program
