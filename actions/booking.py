@@ -15,6 +15,7 @@ from actions.common import (
     choice_payload,
     format_day,
     in_transaction,
+    is_interruption,
     latest_entity,
     latest_intent,
     program,
@@ -102,9 +103,11 @@ class ValidateBookingForm(QuestionFormValidation):
             return ["booking_session", "waitlist_accept"]
         return ["booking_session"]
 
-    def read(self, question: Question, tracker: Tracker) -> Dict[Text, Any]:
+    def read(self, question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
         if question is BOOKING_SESSION:
             choice = read_session_choice(tracker)
+            if choice is None and is_interruption(tracker):
+                return None
             return {"booking_session": choice if choice is not None else INVALID}
         return read_answer(question, tracker)
 

@@ -21,7 +21,7 @@ from bot.intake.questions import SKIPPED, Question
 T = TypeVar("T")
 
 # Intents that interrupt a form instead of answering its question, and how sure NLU must be.
-INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language", "set_language"})
+INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language"})
 INTERRUPT_CONFIDENCE = 0.6
 
 
@@ -120,8 +120,6 @@ def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
 def is_interruption(tracker: Tracker) -> bool:
     """True when the latest message asks for something else than answering (stop, help ...)."""
     name, confidence = latest_intent(tracker)
-    if name == "set_language":
-        return latest_entity(tracker, "language") is not None
     return name in INTERRUPT_INTENTS and confidence >= INTERRUPT_CONFIDENCE
 
 

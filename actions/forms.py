@@ -32,12 +32,13 @@ from actions.common import (
     say,
     settings,
 )
-from actions.language import send_language_menu
+from actions.language import read_language_choice, send_language_menu, switch_language
 from bot.intake.answers import interpret
 from bot.intake.participants import get_or_create_participant, record_consent
 from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
 
 INVALID = "__invalid__"
+PASSTHROUGH_SLOTS = ("language", "answer_notes")
 
 
 def _error_key(question: Question) -> str:
@@ -50,8 +51,27 @@ def _error_key(question: Question) -> str:
     return "not_understood"
 
 
-def read_answer(question: Question, tracker: Tracker) -> Dict[Text, Any]:
-    """Slot events for the answer in the latest message: the value, or INVALID."""
+def answers_latest_message(tracker: Tracker, form_name: str) -> bool:
+    """True when the form runs straight after the participant's message.
+
+    After an interruption (help, a language change ...) the form runs again to repeat its
+    question; the message that caused the interruption is then not an answer.
+    """
+    passive = {"action_listen", "action_extract_slots", form_name, f"validate_{form_name}"}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in passive:
+            return False
+    return False
+
+
+def read_answer(question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    """Slot values for the answer in the latest message: the value, or INVALID.
+
+    None when the message is not an answer but a request (stop, help, a language ...): a
+    firm answer ("ibland" to a choice question) wins over a guessed request.
+    """
     catalog = catalog_of(tracker)
     intent, _confidence = latest_intent(tracker)
     prog = program()
@@ -61,11 +81,15 @@ def read_answer(question: Question, tracker: Tracker) -> Dict[Text, Any]:
         choice=latest_entity(tracker, "choice") if intent == "choose" else None,
         intent=intent,
         labels=catalog.option_labels(question.key) if question.kind == CHOICE else {},
+        also=catalog.option_words(question.key) if question.kind == CHOICE else {},
         yes_words=catalog.words("words_yes"),
         no_words=catalog.words("words_no"),
         place_to_municipality=prog.municipality_of if question.key == "municipality" else None,
         phone_region=settings().phone_region,
     )
+    names_language = question.names_language and intent == "set_language"
+    if is_interruption(tracker) and not names_language and not (answer is not None and answer.firm):
+        return None
     if answer is None:
         return {question.key: INVALID}
     extracted: Dict[Text, Any] = {question.key: answer.value}
@@ -91,13 +115,20 @@ class QuestionFormValidation(FormValidationAction, ABC):
     ) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
         question = self.form_questions().get(requested)
-        if question is None or tracker.active_loop.get("name") != self.form_name():
+        if tracker.active_loop.get("name") != self.form_name() or not answers_latest_message(tracker, self.form_name()):
             return []
-        if tracker.latest_action_name != "action_listen" or is_interruption(tracker):
+        intent, _ = latest_intent(tracker)
+        wanted = latest_entity(tracker, "language") if intent == "set_language" else None
+        if wanted is not None and not (question is not None and question.names_language):
+            return switch_language(wanted, dispatcher, tracker)
+        if requested == "language":
+            return read_language_choice(dispatcher, tracker)
+        if question is None:
             return []
-        return [SlotSet(key, value) for key, value in self.read(question, tracker).items()]
+        values = self.read(question, tracker)
+        return [SlotSet(key, value) for key, value in (values or {}).items()]
 
-    def read(self, question: Question, tracker: Tracker) -> Dict[Text, Any]:
+    def read(self, question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
         return read_answer(question, tracker)
 
     async def get_validation_events(
@@ -110,7 +141,13 @@ class QuestionFormValidation(FormValidationAction, ABC):
                 say(dispatcher, catalog_of(tracker), _error_key(question))
                 events.append(SlotSet(key, None))
         tracker.add_slots(events)
-        return events + await super().get_validation_events(dispatcher, tracker, domain)
+        validated = events + await super().get_validation_events(dispatcher, tracker, domain)
+        # slots that go with an answer but are no question of this form are kept as extracted
+        names = {e["name"] for e in validated}
+        for key in PASSTHROUGH_SLOTS:
+            if key in tracker.slots_to_validate() and key not in names:
+                validated.append(SlotSet(key, tracker.get_slot(key)))
+        return validated
 
 
 class ValidateIntakeForm(QuestionFormValidation):
@@ -121,14 +158,6 @@ class ValidateIntakeForm(QuestionFormValidation):
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
         return ["language"] + next_questions(tracker.slots)
-
-    async def validate_language(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        if value in catalogs():
-            return {"language": value}
-        say(dispatcher, catalog_of(tracker), "language_unavailable")
-        return {"language": None}
 
     async def validate_consent_data(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -176,10 +205,12 @@ class AskQuestionAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
         question = QUESTIONS[self.question_key]
-        if question.key == "consent_data" and tracker.get_slot("requested_slot") != "consent_data":
+        events: List[EventType] = []
+        if question.key == "consent_data" and not tracker.get_slot("welcomed"):
             say(dispatcher, catalog, "welcome")
+            events.append(SlotSet("welcomed", True))
         ask(dispatcher, catalog, question)
-        return []
+        return events
 
 
 def _make_ask_action(key: str) -> type:

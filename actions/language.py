@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import catalogs, latest_entity, say
+from bot.intake.answers import first_number, normalize
 
 
 def send_language_menu(dispatcher: CollectingDispatcher) -> None:
@@ -22,6 +23,36 @@ def send_language_menu(dispatcher: CollectingDispatcher) -> None:
         for c in all_catalogs
     ]
     dispatcher.utter_message(text=text, buttons=buttons)
+
+
+def switch_language(wanted: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Slot events for a language the participant asked for (inside a form).
+
+    An unavailable language keeps the current one, says so, and the form asks its question again.
+    """
+    available = catalogs()
+    current = tracker.get_slot("language")
+    if wanted not in available:
+        say(dispatcher, available.get(current), "language_unavailable")
+        return [SlotSet("language", current)]
+    if current and wanted != current:
+        say(dispatcher, available.get(wanted), "language_changed")
+    return [SlotSet("language", wanted)]
+
+
+def read_language_choice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The answer to the language menu: a tapped or named language, or its number."""
+    available = catalogs()
+    text = tracker.latest_message.get("text") or ""
+    number = first_number(text)
+    if number is not None and normalize(text) == str(number) and 1 <= number <= len(available.languages):
+        return [SlotSet("language", available.languages[number - 1])]
+    by_name = {normalize(c.name): c.code for c in available.all()}
+    code = by_name.get(normalize(text))
+    if code:
+        return [SlotSet("language", code)]
+    say(dispatcher, available.get(None), "not_understood")
+    return [SlotSet("language", None)]
 
 
 class ActionSetLanguage(Action):

@@ -301,11 +301,12 @@ def referrals_export(obj: Context, fmt: str, status: Optional[str], output) -> N
 @click.option("--rasa-port", default=5005, show_default=True, type=int)
 @click.option("--actions-port", default=5055, show_default=True, type=int)
 @click.option("--model", default="models", show_default=True, help="Model file or directory.")
-def run_command(rasa_port: int, actions_port: int, model: str) -> None:
+@click.option("--debug", is_flag=True, help="Rasa's debug log (dialogue predictions).")
+def run_command(rasa_port: int, actions_port: int, model: str, debug: bool) -> None:
     """Start the Rasa server (REST channel) and the action server; Ctrl-C stops both."""
     from bot.run import run_all
 
-    sys.exit(run_all(rasa_port=rasa_port, actions_port=actions_port, model=model))
+    sys.exit(run_all(rasa_port=rasa_port, actions_port=actions_port, model=model, debug=debug))
 
 
 if __name__ == "__main__":  # pragma: no cover

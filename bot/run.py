@@ -47,7 +47,7 @@ class Service:
             self.process.wait()
 
 
-def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0.1") -> List[Service]:
+def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0.1", debug: bool = False) -> List[Service]:
     bin_dir = Path(sys.executable).parent
     return [
         Service(
@@ -58,7 +58,7 @@ def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0
         Service(
             "rasa",
             [str(bin_dir / "rasa"), "run", "--model", model, "--interface", host, "--port", str(rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"] + (["--debug"] if debug else []),
             f"http://{host}:{rasa_port}/webhooks/rest/",
         ),
     ]
@@ -74,8 +74,9 @@ def child_environment(actions_port: int) -> Dict[str, str]:
     return env
 
 
-def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0) -> int:
-    procs = services(rasa_port, actions_port, model)
+def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
+            debug: bool = False) -> int:
+    procs = services(rasa_port, actions_port, model, debug=debug)
     env = child_environment(actions_port)
     stopping = False
 

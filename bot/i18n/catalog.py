@@ -54,6 +54,11 @@ class Catalog:
         options = self.questions[question].get("options") or {}
         return {code: str(label).strip() for code, label in options.items()}
 
+    def option_words(self, question: str) -> Dict[str, List[str]]:
+        """Words that name an option besides its label (``also:``), e.g. "bror" for family."""
+        also = self.questions.get(question, {}).get("also") or {}
+        return {str(code): [w.strip() for w in str(words).split(",") if w.strip()] for code, words in also.items()}
+
     def words(self, key: str) -> List[str]:
         """A list-valued message, e.g. the words that mean yes (``words_yes``)."""
         return [w.strip() for w in self.messages.get(key, "").split(",") if w.strip()]

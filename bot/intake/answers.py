@@ -29,8 +29,9 @@ def normalize(text: str) -> str:
     text = "".join(
         ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
     )
-    text = re.sub(r"[\s\u200c\u200d]+", " ", text)
-    return text.strip(" .,!?;:'\"()-–")
+    text = re.sub(r"[\u200c\u200d]", " ", text)
+    text = re.sub(r"[^\w\s+]|_", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def first_number(text: str) -> Optional[int]:
@@ -50,31 +51,52 @@ def normalize_phone(text: str, region: str = "SE") -> Optional[str]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# How an answer was understood. "Firm" ways leave no doubt that the message answers the
+# question; the others (free text, the "other" option) accept nearly anything.
+FIRM = frozenset({"tap", "skip", "label", "number", "words", "place", "phone"})
+
+
 @dataclass(frozen=True)
 class Answer:
     value: Optional[str]  # option code, E.164 number, or the text itself for text questions
     free_text: Optional[str] = None  # what was typed, when it is kept as written
+    how: str = "label"
+
+    @property
+    def firm(self) -> bool:
+        return self.how in FIRM
 
     @property
     def skipped(self) -> bool:
         return self.value == SKIPPED
 
 
-def _match_label(text: str, labels: Mapping[str, str], options: Sequence[str]) -> Optional[str]:
-    wanted = normalize(text)
-    if not wanted:
-        return None
-    normalized = {code: normalize(labels.get(code, code)) for code in options}
-    for code, label in normalized.items():
-        if wanted == label or wanted == normalize(code):
+def _exact_label(wanted: str, labels: Mapping[str, str], options: Sequence[str]) -> Optional[str]:
+    for code in options:
+        if wanted == normalize(labels.get(code, code)):
             return code
-    # a typed word that is a whole word of exactly one label ("nacka" for "Nacka kommun")
+        # a typed option code ("varmdo"); numeric codes are not, a typed number is a position
+        if not code.isdigit() and wanted == normalize(code):
+            return code
+    return None
+
+
+def _match_label(wanted: str, labels: Mapping[str, str], options: Sequence[str],
+                 also: Mapping[str, Sequence[str]]) -> Optional[str]:
+    """The one option whose label or listed words the typed text names; None when unsure."""
+    normalized = {code: normalize(labels.get(code, code)) for code in options}
+    # the typed text is a whole word of exactly one label ("nacka" for "Nacka kommun")
     hits = [code for code, label in normalized.items() if len(wanted) >= 3 and re.search(rf"\b{re.escape(wanted)}\b", label)]
     if len(hits) == 1:
         return hits[0]
     close = difflib.get_close_matches(wanted, list(normalized.values()), n=1, cutoff=0.85)
     if close:
         return next(code for code, label in normalized.items() if label == close[0])
+    # words the catalogue lists for an option ("bror" for "Hos släkt eller vänner")
+    words = set(wanted.split())
+    named = [code for code in options if any(set(normalize(w).split()) <= words for w in also.get(code, ()) if normalize(w))]
+    if len(named) == 1:
+        return named[0]
     return None
 
 
@@ -85,6 +107,7 @@ def interpret(
     choice: Optional[str] = None,
     intent: Optional[str] = None,
     labels: Mapping[str, str] = {},
+    also: Mapping[str, Sequence[str]] = {},
     yes_words: Sequence[str] = (),
     no_words: Sequence[str] = (),
     place_to_municipality=None,
@@ -92,12 +115,12 @@ def interpret(
 ) -> Optional[Answer]:
     """The answer that ``text`` (or a tapped ``choice``) gives to ``question``, or None."""
     if intent == "skip" and question.skippable:
-        return Answer(SKIPPED)
+        return Answer(SKIPPED, how="skip")
     if choice is not None:
         if choice == SKIPPED and question.skippable:
-            return Answer(SKIPPED)
+            return Answer(SKIPPED, how="skip")
         if question.kind == CHOICE and choice in question.options:
-            return Answer(choice)
+            return Answer(choice, how="tap")
         return None
     text = (text or "").strip()
     if not text:
@@ -105,34 +128,47 @@ def interpret(
     if question.kind == TEXT:
         if text.startswith("/"):
             return None
-        return Answer(text[:MAX_TEXT], free_text=text[:MAX_TEXT])
+        return Answer(text[:MAX_TEXT], free_text=text[:MAX_TEXT], how="text")
     if question.kind == PHONE:
         number = normalize_phone(text, phone_region)
-        return Answer(number) if number else None
+        return Answer(number, how="phone") if number else None
     # CHOICE
     options = question.options
-    if set(options) >= {"yes", "no"}:
-        word = normalize(text)
-        if intent == "affirm" or word in {normalize(w) for w in yes_words}:
-            return Answer("yes")
-        if intent == "deny" or word in {normalize(w) for w in no_words}:
-            return Answer("no")
+    wanted = normalize(text)
+    if set(options) == {"yes", "no"}:
+        # The participant's own words decide; a refusal is never read as consent.
+        words = wanted.split()
+        if words and words[0] in {normalize(w) for w in no_words}:
+            return Answer("no", how="words")
+        if words and words[0] in {normalize(w) for w in yes_words} and not (set(words) & {normalize(w) for w in no_words}):
+            return Answer("yes", how="words")
+        code = _exact_label(wanted, labels, options)
+        if code is not None:
+            return Answer(code, how="label")
+        if intent == "deny":
+            return Answer("no", how="words")
+        if intent == "affirm":
+            return Answer("yes", how="words")
+        return None
+    code = _exact_label(wanted, labels, options)
+    if code is not None:
+        return Answer(code, how="label")
     number = first_number(text)
     if question.number_to_option is not None and number is not None:
         code = question.number_to_option(number)
-        return Answer(code) if code in options else None
-    if number is not None and normalize(text) == str(number):
+        return Answer(code, how="number") if code in options else None
+    if number is not None and wanted == str(number):
         if 1 <= number <= len(options):
-            return Answer(options[number - 1])
+            return Answer(options[number - 1], how="number")
         return None
-    code = _match_label(text, labels, options)
+    code = _match_label(wanted, labels, options, also)
     if code is not None:
-        return Answer(code)
+        return Answer(code, how="label")
     if place_to_municipality is not None:
-        for word in [normalize(text)] + normalize(text).split():
+        for word in [wanted] + wanted.split():
             municipality = place_to_municipality(word)
             if municipality in options:
-                return Answer(municipality, free_text=text[:MAX_TEXT])
-    if question.other is not None and len(normalize(text)) >= 2:
-        return Answer(question.other, free_text=text[:MAX_TEXT])
+                return Answer(municipality, free_text=text[:MAX_TEXT], how="place")
+    if question.other is not None and len(wanted) >= 2:
+        return Answer(question.other, free_text=text[:MAX_TEXT], how="other")
     return None

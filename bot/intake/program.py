@@ -12,8 +12,11 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from bot.intake.answers import normalize
 from bot.intake.phq4 import phq4_result
-from bot.intake.questions import SKIPPED
+from bot.intake.questions import QUESTIONS, SKIPPED
+
+AGE_BANDS = QUESTIONS["age_band"].options
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Program:
         places: Dict[str, str] = {}
         for municipality, names in (raw.get("places") or {}).items():
             for name in names:
-                places[str(name).casefold()] = municipality
+                places[normalize(str(name))] = municipality
         barriers = tuple(
             Barrier(
                 code=code,
@@ -79,7 +82,7 @@ class Program:
         )
 
     def municipality_of(self, place: str) -> Optional[str]:
-        return self.places.get(place.casefold().strip())
+        return self.places.get(normalize(place))
 
     def assess(self, answers: Mapping[str, object], already_active: bool = False) -> Assessment:
         """Eligibility, barriers and priority for one participant's answers (slot values)."""
@@ -98,7 +101,7 @@ class Program:
         if age in (None, SKIPPED):
             undecided.append("age_unknown")
         elif age not in self.age_bands:
-            reasons.append("too_young" if age == "under_18" else "too_old")
+            reasons.append("too_young" if _band_order(age) < min(map(_band_order, self.age_bands), default=0) else "too_old")
         if already_active:
             reasons.append("already_registered")
 
@@ -129,6 +132,10 @@ class Program:
             phq4_score=phq.total if phq else None,
             phq4_band=phq.band if phq else None,
         )
+
+
+def _band_order(band: str) -> int:
+    return AGE_BANDS.index(band) if band in AGE_BANDS else len(AGE_BANDS)
 
 
 _cache: Dict[Tuple[str, float], Program] = {}

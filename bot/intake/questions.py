@@ -52,6 +52,8 @@ class Question:
     # a parser for typed numbers (e.g. an age) that maps them to an option code
     number_to_option: Optional[Callable[[int], Optional[str]]] = None
     asked_when: Callable[[Slots], bool] = field(default=_always, compare=False)
+    # the answer names a language: "arabiska" answers it instead of switching the chat's language
+    names_language: bool = False
 
     def applies(self, slots: Slots) -> bool:
         return self.asked_when(slots)
@@ -138,7 +140,7 @@ SCREENING_QUESTIONS: Tuple[Question, ...] = (
     Question("goals", TEXT),
     Question("preferred_times", CHOICE, ("morning", "afternoon", "any")),
     Question("interpreter", CHOICE, ("no", "yes")),
-    Question("interpreter_language", TEXT, asked_when=_wants_interpreter),
+    Question("interpreter_language", TEXT, asked_when=_wants_interpreter, names_language=True),
 )
 
 INTAKE_QUESTIONS: Tuple[Question, ...] = CONSENT_QUESTIONS + SCREENING_QUESTIONS
