@@ -1,0 +1,53 @@
+# The developer interface. `make run` and `make test` do all set-up on a fresh machine.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Python 3.10 (Rasa 3.6 does not run on 3.11): pyenv's, else one on PATH.
+PYTHON310 ?= $(or $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10))),$(shell command -v python3.10 2>/dev/null))
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+MODEL := models/intake.tar.gz
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+.PHONY: run test install model db validate test-stories clean help
+
+help:
+	@echo "make run    - set up everything and run the assistant on localhost (Ctrl-C stops)"
+	@echo "make test   - set up everything and run all tests"
+	@echo "make model  - train the Rasa model if the data changed"
+
+$(BIN)/python:
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10)"; exit 1; }
+	$(PYTHON310) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	@echo "Installing the project and its dependencies into $(VENV) (a few minutes the first time) ..."
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(MODEL): $(VENV)/.installed $(TRAINING_DATA)
+	@echo "Training the Rasa model (about two minutes; progress below) ..."
+	$(BIN)/rasa train --fixed-model-name intake --out models
+	@touch $@
+
+model: $(MODEL)
+
+db: $(VENV)/.installed
+	$(BIN)/intake db upgrade
+	$(BIN)/intake demo load --if-empty
+
+run: $(MODEL) db
+	$(BIN)/intake run
+
+test: $(MODEL)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf models results .rasa var
