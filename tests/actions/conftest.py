@@ -1,0 +1,198 @@
+"""Helpers for running custom actions without a Rasa server.
+
+A ``rasa_sdk.Tracker`` is built by hand the way Rasa sends it to the action server, the
+action runs with a ``CollectingDispatcher`` and the domain of ``domain.yml``, and the tests
+look at the returned events and the messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from bot.db.models import Base
+from tests.bot.intake.conftest import Factory
+from tests.conftest import PROJECT_ROOT
+
+with (PROJECT_ROOT / "domain.yml").open(encoding="utf-8") as _handle:
+    _DOMAIN = yaml.safe_load(_handle)
+
+SENDER = "sender-4711"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """No test touches the project's own var/: a secret and data dir of its own.
+
+    DATABASE_URL points at an empty, unmigrated SQLite file, so a test that does not ask for
+    the ``env`` fixture fails loudly if an action unexpectedly uses the database. Tests that
+    need the database use ``env`` (which overrides DATABASE_URL with a migrated one).
+    """
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "isolated"))
+    monkeypatch.setenv("INTAKE_SECRET", "test-secret")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'isolated' / 'no-tables.db'}")
+    for name in ("INTAKE_PROGRAM_FILE", "INTAKE_LOCALES_DIR", "INTAKE_TIMEZONE", "INTAKE_PHONE_REGION", "INTAKE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def domain() -> Dict[str, Any]:
+    return copy.deepcopy(_DOMAIN)
+
+
+@pytest.fixture
+def make(db) -> Factory:
+    """Row factories of tests/bot/intake/conftest.py on the test database."""
+    return Factory(db)
+
+
+# -- messages --------------------------------------------------------------------------------
+
+def message(text: str, intent: Optional[str] = "inform", confidence: float = 0.95,
+            entities: Sequence[Dict[str, Any]] = (), metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The parse data of one user message."""
+    parsed: Dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence} if intent else {},
+        "entities": [dict(e) for e in entities],
+    }
+    if metadata is not None:
+        parsed["metadata"] = metadata
+    return parsed
+
+
+def choose(code: str) -> Dict[str, Any]:
+    """A tapped option button: ``/choose{"choice":"<code>"}``."""
+    payload = "/choose" + json.dumps({"choice": code}, separators=(",", ":"))
+    return message(payload, "choose", 1.0, [{"entity": "choice", "value": code}])
+
+
+def set_language(code: str, text: Optional[str] = None, confidence: float = 0.95) -> Dict[str, Any]:
+    text = text if text is not None else "/set_language" + json.dumps({"language": code}, separators=(",", ":"))
+    return message(text, "set_language", confidence, [{"entity": "language", "value": code}])
+
+
+def skip() -> Dict[str, Any]:
+    return message("/skip", "skip", 1.0)
+
+
+# -- trackers --------------------------------------------------------------------------------
+
+def all_slots(**values: Any) -> Dict[str, Any]:
+    """Every slot of the domain (None), plus requested_slot, with ``values`` filled in."""
+    slots: Dict[str, Any] = {name: None for name in _DOMAIN["slots"]}
+    slots["requested_slot"] = None
+    for name, value in values.items():
+        assert name in slots, f"unknown slot {name}"
+        slots[name] = value
+    return slots
+
+
+def make_tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    latest: Optional[Dict[str, Any]] = None,
+    *,
+    sender_id: str = SENDER,
+    form: Optional[str] = "intake_form",
+    channel: str = "rest",
+    after_user: Iterable[str] = (),
+) -> Tracker:
+    """A tracker as the action server receives it.
+
+    ``latest`` is the parse data of the latest user message; its ``user`` event is the last
+    event unless ``after_user`` names actions that ran after it (an interruption).
+    """
+    latest = latest if latest is not None else message("")
+    filled = all_slots()
+    filled.update(slots or {})
+    now = time.time()
+    events: List[Dict[str, Any]] = [
+        {"event": "action", "name": "action_session_start", "timestamp": now - 10},
+        {"event": "session_started", "timestamp": now - 10},
+        {"event": "action", "name": "action_listen", "timestamp": now - 9},
+    ]
+    if form:
+        events.append({"event": "active_loop", "name": form, "timestamp": now - 8})
+        events.append({"event": "action", "name": form, "timestamp": now - 8})
+        events.append({"event": "action", "name": "action_listen", "timestamp": now - 7})
+    events.append({
+        "event": "user",
+        "timestamp": now - 5,
+        "text": latest.get("text"),
+        "parse_data": latest,
+        "input_channel": channel,
+        "metadata": latest.get("metadata") or {},
+    })
+    latest_action = "action_listen"
+    for name in after_user:
+        events.append({"event": "action", "name": name, "timestamp": now - 4, "policy": "RulePolicy", "confidence": 1.0})
+        latest_action = name
+    return Tracker(
+        sender_id,
+        filled,
+        latest,
+        events,
+        False,
+        None,
+        {"name": form} if form else {},
+        latest_action,
+    )
+
+
+def intake_tracker(requested: Optional[str], latest: Dict[str, Any], *, sender_id: str = SENDER,
+                   channel: str = "rest", after_user: Iterable[str] = (), **slots: Any) -> Tracker:
+    """Inside the intake form, ``requested`` asked, the participant just answered ``latest``.
+
+    Defaults: Swedish, both consents given, welcomed; override with keyword arguments.
+    """
+    values = {"language": "sv", "welcomed": True, "consent_data": "yes", "consent_health": "yes",
+              "intake_key": "intake-test"}
+    values.update(slots)
+    values["requested_slot"] = requested
+    return make_tracker(all_slots(**values), latest, sender_id=sender_id, channel=channel, after_user=after_user)
+
+
+async def run(action, tracker: Tracker, domain: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Run ``action``; return (events, messages)."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain)
+    return list(events), dispatcher.messages
+
+
+# -- looking at results ----------------------------------------------------------------------
+
+def slot_events(events: Iterable[Dict[str, Any]]) -> List[Tuple[str, Any]]:
+    return [(e["name"], e["value"]) for e in events if e.get("event") == "slot"]
+
+
+def slots_set(events: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
+    """The slot values the events leave behind (the last event for a slot wins)."""
+    return dict(slot_events(events))
+
+
+def texts(messages: Iterable[Dict[str, Any]]) -> List[str]:
+    return [m.get("text") for m in messages]
+
+
+def table_counts(db) -> Dict[str, int]:
+    """Row counts of every table of the models."""
+    with db.transaction() as session:
+        return {
+            table.name: session.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def all_rows(db, model) -> list:
+    with db.transaction() as session:
+        rows = list(session.execute(select(model).order_by(model.id)).scalars())
+        session.expunge_all()
+        return rows
