@@ -196,3 +196,52 @@ def all_rows(db, model) -> list:
         rows = list(session.execute(select(model).order_by(model.id)).scalars())
         session.expunge_all()
         return rows
+
+
+# -- a complete, consistent set of intake answers --------------------------------------------
+
+FULL_ANSWERS: Dict[str, Any] = {
+    "language": "sv",
+    "welcomed": True,
+    "consent_data": "yes",
+    "consent_health": "yes",
+    "intake_key": "intake-full-1",
+    "name": "Amina",
+    "phone": "+46701234567",
+    "municipality": "varmdo",
+    "age_band": "25_34",
+    "swedish_level": "basic",
+    "sfi_status": "paused",
+    "schooling": "7_9",
+    "work_experience": "home_country",
+    "work_kind": "Städare på hotell",
+    "support": "other",
+    "care_duties": "children",
+    "housing": "sublet",
+    "phq_1": "2",
+    "phq_2": "2",
+    "phq_3": "1",
+    "phq_4": "1",
+    "physical_limits": "some",
+    "authority_help": "skipped",
+    "digital_help": "bankid_only",
+    "goals": "Jobba med barn",
+    "preferred_times": "morning",
+    "interpreter": "yes",
+    "interpreter_language": "somaliska",
+    "answer_notes": {"support": "Pengar från min bror"},
+}
+
+QUESTION_ORDER = [
+    "consent_data", "consent_health", "name", "phone", "municipality", "age_band", "swedish_level",
+    "sfi_status", "schooling", "work_experience", "work_kind", "support", "care_duties", "housing",
+    "phq_1", "phq_2", "phq_3", "phq_4", "physical_limits", "authority_help", "digital_help", "goals",
+    "preferred_times", "interpreter", "interpreter_language",
+]
+
+
+def answers_before(key: str) -> Dict[str, Any]:
+    """The answers of FULL_ANSWERS to every question asked before ``key`` (and nothing after)."""
+    index = QUESTION_ORDER.index(key)
+    later = set(QUESTION_ORDER[index:])
+    return {k: v for k, v in FULL_ANSWERS.items() if k not in later and k != "answer_notes"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -13,7 +12,8 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-import requests
+
+from bot.simulate import RestClient, buttons, texts  # noqa: F401 - re-exported for the tests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODEL = PROJECT_ROOT / "models" / "intake.tar.gz"
@@ -27,16 +27,11 @@ def free_port() -> int:
 
 class Servers:
     def __init__(self, rasa_port: int, env: Dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        self.client = RestClient(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook")
         self.env = env
 
     def send(self, sender: str, message: str, metadata: Dict = None) -> List[Dict]:
-        body = {"sender": sender, "message": message}
-        if metadata:
-            body["metadata"] = metadata
-        response = requests.post(self.url, json=body, timeout=60)
-        response.raise_for_status()
-        return response.json()
+        return self.client.send(sender, message, metadata)
 
     def intake(self, *args: str) -> str:
         result = subprocess.run([str(Path(sys.executable).parent / "intake"), *args], env=self.env,
@@ -85,9 +80,3 @@ def servers(tmp_path_factory):
         log.close()
 
 
-def texts(replies: List[Dict]) -> str:
-    return "\n".join(r.get("text") or "" for r in replies)
-
-
-def buttons(replies: List[Dict]) -> List[Dict]:
-    return [b for r in replies for b in r.get("buttons") or []]

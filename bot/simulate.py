@@ -1,0 +1,111 @@
+"""A scripted participant that does a whole intake over the REST channel (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import requests
+
+from bot.config import PROJECT_ROOT
+from bot.i18n import load_catalogs
+
+BOOKING = "booking_session"
+
+# Answers a participant in Värmdö might give, typed or tapped.
+SWEDISH_ANSWERS: Dict[str, str] = {
+    "consent_data": "ja",
+    "consent_health": "ja",
+    "name": "Sara",
+    "phone": "0701234567",
+    "municipality": "Gustavsberg",
+    "age_band": "41",
+    "swedish_level": '/choose{"choice":"basic"}',
+    "sfi_status": '/choose{"choice":"ongoing"}',
+    "schooling": "9",
+    "work_experience": '/choose{"choice":"none"}',
+    "support": '/choose{"choice":"income_support"}',
+    "care_duties": "nej",
+    "housing": '/choose{"choice":"own_contract"}',
+    "phq_1": "1",
+    "phq_2": "1",
+    "phq_3": "1",
+    "phq_4": "1",
+    "physical_limits": "nej",
+    "authority_help": "ofta",
+    "digital_help": "ja båda",
+    "goals": "Lära mig svenska och jobba",
+    "preferred_times": "förmiddag",
+    "interpreter": "nej",
+}
+
+
+def texts(replies: List[Dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def buttons(replies: List[Dict]) -> List[Dict]:
+    return [b for r in replies for b in r.get("buttons") or []]
+
+
+@dataclass
+class RestClient:
+    url: str  # http://host:port/webhooks/rest/webhook
+    timeout: float = 60.0
+    latencies: List[float] = field(default_factory=list)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def send(self, sender: str, message: str, metadata: Optional[Dict] = None) -> List[Dict]:
+        body = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
+        started = time.perf_counter()
+        response = self.session.post(self.url, json=body, timeout=self.timeout)
+        self.latencies.append(time.perf_counter() - started)
+        response.raise_for_status()
+        return response.json()
+
+
+class QuestionReader:
+    """Finds which question a reply asks, by the catalogue's question texts."""
+
+    def __init__(self, language: str = "sv") -> None:
+        self.catalog = load_catalogs(PROJECT_ROOT / "locales").get(language)
+
+    def asked(self, replies: List[Dict]) -> Optional[str]:
+        said = texts(replies)
+        found = None
+        for key in self.catalog.questions:
+            last_line = self.catalog.question_text(key).format(provider="", retention_months="").split("\n")[-1]
+            if last_line in said:
+                found = key
+        return found
+
+
+def run_intake(client: RestClient, sender: str, answers: Dict[str, str], first: str = "hej",
+               language: str = "sv", stop_at: Optional[str] = None, limit: int = 40):
+    """Answer the questions asked until none is, the booking question is, or ``stop_at`` is.
+
+    Returns (the question keys asked, in order; the last replies).
+    """
+    reader = QuestionReader(language)
+    client.send(sender, first)
+    replies = client.send(sender, '/set_language{"language":"%s"}' % language)
+    seen: List[str] = []
+    for _ in range(limit):
+        key = reader.asked(replies)
+        if key is None or key == stop_at:
+            return seen, replies
+        seen.append(key)
+        if key == BOOKING:
+            return seen, replies
+        if key not in answers:
+            raise KeyError(f"no answer for {key}: {texts(replies)}")
+        replies = client.send(sender, answers[key])
+    raise RuntimeError("the intake did not end")
+
+
+def book_first_free(client: RestClient, sender: str, replies: List[Dict]) -> List[Dict]:
+    sessions = [b for b in buttons(replies) if b["payload"].startswith("/choose")]
+    return client.send(sender, sessions[0]["payload"])
