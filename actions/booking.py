@@ -56,7 +56,7 @@ class ActionAskBookingSession(Action):
             say(dispatcher, catalog, "sessions_none_left")
         buttons = []
         for view in offered:
-            key = "session_option" if view["free"] > 0 else "session_option_full"
+            key = {0: "session_option_full", 1: "session_option_last"}.get(view["free"], "session_option")
             title = catalog.text(key, place=view["place"], free=view["free"],
                                  **format_day(catalog, view["starts_at"], settings().timezone))
             buttons.append({"title": title, "payload": choice_payload(str(view["id"]))})

@@ -66,6 +66,12 @@ def answers_latest_message(tracker: Tracker, form_name: str) -> bool:
     return False
 
 
+def just_answered(tracker: Tracker, key: str) -> bool:
+    """True when ``key`` was the question asked; False when Rasa re-checks a filled slot
+    (the form starting again after "stopp", or a new session), which must not repeat side effects."""
+    return tracker.get_slot("requested_slot") == key
+
+
 def read_answer(question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
     """Slot values for the answer in the latest message: the value, or INVALID.
 
@@ -119,7 +125,9 @@ class QuestionFormValidation(FormValidationAction, ABC):
             return []
         intent, _ = latest_intent(tracker)
         wanted = latest_entity(tracker, "language") if intent == "set_language" else None
-        if wanted is not None and not (question is not None and question.names_language):
+        tapped = (tracker.latest_message.get("text") or "").startswith("/")
+        # "arabiska" answers "which language for the interpreter?"; a tapped menu button never does
+        if wanted is not None and (tapped or not (question is not None and question.names_language)):
             return switch_language(wanted, dispatcher, tracker)
         if requested == "language":
             return read_language_choice(dispatcher, tracker)
@@ -162,9 +170,11 @@ class ValidateIntakeForm(QuestionFormValidation):
     async def validate_consent_data(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        intake_key = tracker.get_slot("intake_key") or uuid.uuid4().hex
         if value != "yes":
             return {"consent_data": value}
-        intake_key = tracker.get_slot("intake_key") or uuid.uuid4().hex
+        if not just_answered(tracker, "consent_data"):
+            return {"consent_data": value, "intake_key": intake_key}
         language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
 
         def store(session):
@@ -177,7 +187,7 @@ class ValidateIntakeForm(QuestionFormValidation):
     async def validate_consent_health(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if value not in ("yes", "no"):
+        if value not in ("yes", "no") or not just_answered(tracker, "consent_health"):
             return {"consent_health": value}
         language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
 

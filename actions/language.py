@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import catalogs, latest_entity, say
+from actions.common import catalogs, is_interruption, latest_entity, say
 from bot.intake.answers import first_number, normalize
 
 
@@ -42,6 +42,8 @@ def switch_language(wanted: str, dispatcher: CollectingDispatcher, tracker: Trac
 
 def read_language_choice(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """The answer to the language menu: a tapped or named language, or its number."""
+    if is_interruption(tracker):  # "stopp" or "hjälp" at the menu: let the rules handle it
+        return []
     available = catalogs()
     text = tracker.latest_message.get("text") or ""
     number = first_number(text)
@@ -64,9 +66,10 @@ class ActionSetLanguage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         wanted = latest_entity(tracker, "language") or tracker.get_slot("language")
         available = catalogs()
+        current = tracker.get_slot("language")
         if wanted not in available:
-            say(dispatcher, available.get("sv"), "language_unavailable")
+            say(dispatcher, available.get(current), "language_unavailable")
             send_language_menu(dispatcher)
-            return [SlotSet("language", None)]
+            return [SlotSet("language", current if current in available else None)]
         say(dispatcher, available.get(wanted), "language_changed")
         return [SlotSet("language", wanted)]

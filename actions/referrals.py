@@ -24,7 +24,8 @@ class ActionSubmitReferral(Action):
         catalog = catalog_of(tracker)
         if tracker.get_slot("consent_data") != "yes":
             say(dispatcher, catalog, "consent_declined")
-            return [SlotSet("can_book", False)]
+            # nothing was stored; a later "hej" asks for consent again, so a "no" is not final
+            return [SlotSet("can_book", False), SlotSet("consent_data", None)]
 
         prog = program()
         slots = {q.key: tracker.get_slot(q.key) for q in INTAKE_QUESTIONS}

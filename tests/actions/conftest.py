@@ -245,3 +245,29 @@ def answers_before(key: str) -> Dict[str, Any]:
     index = QUESTION_ORDER.index(key)
     later = set(QUESTION_ORDER[index:])
     return {k: v for k, v in FULL_ANSWERS.items() if k not in later and k != "answer_notes"}
+
+
+# -- catalogues on disk ----------------------------------------------------------------------
+
+LOCALES = PROJECT_ROOT / "locales"
+
+
+def available_languages() -> List[Tuple[str, str, str]]:
+    """(code, own name, menu prompt) of every catalogue in locales/, in the order of ORDER."""
+    found = {}
+    for path in sorted(LOCALES.glob("*.yml")):
+        with path.open(encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+        found[path.stem] = (path.stem, raw["meta"]["name"], raw["messages"]["language_menu_prompt"])
+    order_file = LOCALES / "ORDER"
+    order = order_file.read_text(encoding="utf-8").split() if order_file.exists() else []
+    order = [c for c in order if c in found] + [c for c in sorted(found) if c not in order]
+    return [found[c] for c in order]
+
+
+def unavailable_language() -> str:
+    """A language code without a catalogue: "ar" while there is no locales/ar.yml."""
+    for code in ("ar", "de", "xx"):
+        if not (LOCALES / f"{code}.yml").exists():
+            return code
+    raise AssertionError("no unavailable language code left")

@@ -80,7 +80,8 @@ async def test_consent_declined_saves_nothing(env, db, domain):
     events, messages = await run(ActionSubmitReferral(), tracker, domain)
 
     assert texts(messages) == [CONSENT_DECLINED]
-    assert slots_set(events) == {"can_book": False}
+    # consent is asked again next time: a "no" is not final
+    assert slots_set(events) == {"can_book": False, "consent_data": None}
     assert set(table_counts(db).values()) == {0}
 
 

@@ -76,7 +76,7 @@ def test_a_full_session_offers_the_waiting_list(servers):
     # the demo's third session has one seat: the first participant takes it
     _, replies = run_intake(servers, "e2e-seat-1", BASE_ANSWERS)
     third = [b for b in buttons(replies) if b["payload"].startswith("/choose")][2]
-    assert "1 platser kvar" in third["title"] or "Fullt" in third["title"]
+    assert "En plats kvar" in third["title"] or "Fullt" in third["title"]
     first = servers.send("e2e-seat-1", "3")
     assert "Du är bokad" in texts(first) or "kölistan" in texts(first)
 
