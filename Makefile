@@ -49,5 +49,18 @@ run: $(MODEL) db
 test: $(MODEL)
 	$(BIN)/python -m pytest
 
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	@echo "Installing the benchmark competitors (.[bench]) into $(VENV) ..."
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	@touch $@
+
+# `make bench`: install the competitors (.[bench]) and run the benchmarks: language identification
+# (writes benchmarks/results/lid.md), then the intake spine (trains a model from scratch and runs
+# the servers; writes benchmarks/results/intake.txt). About ten minutes in all.
+.PHONY: bench
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/lid.py
+	set -o pipefail; $(BIN)/python benchmarks/intake.py | tee benchmarks/results/intake.txt
+
 clean:
 	rm -rf models results .rasa var

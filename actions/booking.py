@@ -20,6 +20,7 @@ from actions.common import (
     latest_intent,
     program,
     say,
+    send,
     settings,
     skip_button,
 )
@@ -61,7 +62,7 @@ class ActionAskBookingSession(Action):
                                  **format_day(catalog, view["starts_at"], settings().timezone))
             buttons.append({"title": title, "payload": choice_payload(str(view["id"]))})
         buttons.append(skip_button(catalog))
-        dispatcher.utter_message(text=catalog.question_text("booking_session"), buttons=buttons)
+        send(dispatcher, catalog, catalog.question_text("booking_session"), buttons)
         return [SlotSet("offered_sessions", [str(v["id"]) for v in offered])]
 
 

@@ -17,11 +17,13 @@ from bot.i18n import Catalog, Catalogs, load_catalogs
 from bot.intake.participants import pseudonym
 from bot.intake.program import Program, load_program
 from bot.intake.questions import SKIPPED, Question
+from bot.language.detect import UNDETERMINED, Detection, with_context
+from bot.language.model import words
 
 T = TypeVar("T")
 
 # Intents that interrupt a form instead of answering its question, and how sure NLU must be.
-INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language"})
+INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language", "cancel_booking", "erase_data"})
 INTERRUPT_CONFIDENCE = 0.6
 
 
@@ -37,9 +39,52 @@ def program() -> Program:
     return load_program(settings().program_file)
 
 
+# How sure the detector must be to answer a first message in its language, or to offer a switch.
+FIRST_CONTACT_CONFIDENCE = 0.9
+SWITCH_CONFIDENCE = 0.97
+
+
+def channel_hint(tracker: Tracker) -> Optional[str]:
+    """A channel's guess at the participant's language (Telegram's language_code)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    code = metadata.get("language_code")
+    return str(code).split("-")[0].lower() if code else None
+
+
+def chosen_on_page(tracker: Tracker) -> Optional[str]:
+    """A language the participant chose outside the chat (the web page's menu)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    code = metadata.get("language")
+    return code if code in catalogs() else None
+
+
+def detection(tracker: Tracker, current: Optional[str] = None) -> Detection:
+    """The NLU component's detection of the latest message, weighed by context."""
+    found = tracker.latest_message.get("language_detection") or {}
+    return with_context(found.get("probabilities") or {}, current=current, hint=channel_hint(tracker))
+
+
+def first_contact_language(tracker: Tracker) -> Optional[str]:
+    """The language to answer a participant in before they chose one, if it is clear."""
+    chosen = chosen_on_page(tracker)
+    if chosen:
+        return chosen
+    found = detection(tracker)
+    # one word ("hej", "salam") is often the only word someone knows of a language: show the menu
+    enough = len(words(tracker.latest_message.get("text") or "")) >= 2
+    if enough and found.language in catalogs() and found.confidence >= FIRST_CONTACT_CONFIDENCE:
+        return found.language
+    hint = channel_hint(tracker)
+    if hint in catalogs() and found.language in (UNDETERMINED, hint):
+        return hint
+    return None
+
+
 def language_of(tracker: Tracker) -> str:
     language = tracker.get_slot("language")
-    return language if language in catalogs() else "sv"
+    if language in catalogs():
+        return language
+    return first_contact_language(tracker) or "sv"
 
 
 def catalog_of(tracker: Tracker) -> Catalog:
@@ -81,8 +126,23 @@ def common_values(prog: Optional[Program] = None) -> Dict[str, Any]:
     }
 
 
+RLM = "\u200f"
+
+
+def send(dispatcher: CollectingDispatcher, catalog: Catalog, text: str, buttons: Optional[List[Dict]] = None) -> None:
+    """Send a message marked with its language and direction.
+
+    Every line of a right-to-left text starts with a RIGHT-TO-LEFT MARK, so that plain-text
+    front ends (SMS, chat apps) lay it out right to left; front ends of ours also get
+    ``language`` and ``direction`` with the message.
+    """
+    if catalog.direction == "rtl":
+        text = "\n".join(RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n"))
+    dispatcher.utter_message(text=text, buttons=buttons or None, language=catalog.code, direction=catalog.direction)
+
+
 def say(dispatcher: CollectingDispatcher, catalog: Catalog, key: str, **values: Any) -> None:
-    dispatcher.utter_message(text=catalog.text(key, **{**common_values(), **values}))
+    send(dispatcher, catalog, catalog.text(key, **{**common_values(), **values}))
 
 
 def choice_payload(code: str) -> str:
@@ -102,7 +162,7 @@ def ask(dispatcher: CollectingDispatcher, catalog: Catalog, question: Question) 
     ]
     if question.skippable:
         buttons.append(skip_button(catalog))
-    dispatcher.utter_message(text=text, buttons=buttons or None)
+    send(dispatcher, catalog, text, buttons)
 
 
 def latest_intent(tracker: Tracker) -> tuple:

@@ -63,3 +63,26 @@ class ActionStop(Action):
         key = "stopped_after_referral" if tracker.get_slot("referral_id") is not None else "stopped"
         say(dispatcher, catalog_of(tracker), key)
         return []
+
+
+class ActionChangeAnswer(_Say):
+    """Outside the intake form, answers are changed with the NGO's help."""
+
+    key = "change_answer_call"
+
+    def name(self) -> Text:
+        return "action_change_answer"
+
+
+class ActionCancelBooking(_Say):
+    key = "cancel_booking_call"
+
+    def name(self) -> Text:
+        return "action_cancel_booking"
+
+
+class ActionEraseData(_Say):
+    key = "erase_data_call"
+
+    def name(self) -> Text:
+        return "action_erase_data"

@@ -22,6 +22,7 @@ from actions.common import (
     catalogs,
     channel_of,
     common_values,
+    INTERRUPT_CONFIDENCE,
     in_transaction,
     is_interruption,
     language_of,
@@ -32,13 +33,13 @@ from actions.common import (
     say,
     settings,
 )
-from actions.language import read_language_choice, send_language_menu, switch_language
+from actions.language import read_language_choice, send_language_menu, switch_language, switch_offer
 from bot.intake.answers import interpret
 from bot.intake.participants import get_or_create_participant, record_consent
 from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
 
 INVALID = "__invalid__"
-PASSTHROUGH_SLOTS = ("language", "answer_notes")
+PASSTHROUGH_SLOTS = ("language", "answer_notes", "languages_offered")
 
 
 def _error_key(question: Question) -> str:
@@ -121,9 +122,14 @@ class QuestionFormValidation(FormValidationAction, ABC):
     ) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
         question = self.form_questions().get(requested)
-        if tracker.active_loop.get("name") != self.form_name() or not answers_latest_message(tracker, self.form_name()):
+        if not answers_latest_message(tracker, self.form_name()):
             return []
-        intent, _ = latest_intent(tracker)
+        if requested is not None and tracker.active_loop.get("name") != self.form_name():
+            return []
+        if requested is None:  # the form starts: answer a first message in its language
+            found = None if tracker.get_slot("language") else first_contact_language(tracker)
+            return [SlotSet("language", found)] if found else []
+        intent, confidence = latest_intent(tracker)
         wanted = latest_entity(tracker, "language") if intent == "set_language" else None
         tapped = (tracker.latest_message.get("text") or "").startswith("/")
         # "arabiska" answers "which language for the interpreter?"; a tapped menu button never does
@@ -133,11 +139,25 @@ class QuestionFormValidation(FormValidationAction, ABC):
             return read_language_choice(dispatcher, tracker)
         if question is None:
             return []
+        if intent == "change_answer" and confidence >= INTERRUPT_CONFIDENCE:
+            return self.go_back(requested, dispatcher, tracker)
+        offer = switch_offer(dispatcher, tracker)
+        if offer is not None:
+            return offer
         values = self.read(question, tracker)
         return [SlotSet(key, value) for key, value in (values or {}).items()]
 
     def read(self, question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
         return read_answer(question, tracker)
+
+    def go_back(self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """ "That was wrong": forget the answer given last, so that its question comes again."""
+        keys = [q for q in self.form_questions() if q not in ("consent_data", "consent_health")]
+        answered = [k for k in keys[: keys.index(requested)] if tracker.get_slot(k) is not None] if requested in keys else []
+        say(dispatcher, catalog_of(tracker), "change_answer_again")
+        if not answered:
+            return [SlotSet(requested, None)]
+        return [SlotSet(answered[-1], None)]
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

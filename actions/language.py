@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import json
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import catalogs, is_interruption, latest_entity, say
+from actions.common import (
+    RLM,
+    SWITCH_CONFIDENCE,
+    catalogs,
+    detection,
+    first_contact_language,
+    is_interruption,
+    latest_entity,
+    say,
+    send,
+)
 from bot.intake.answers import first_number, normalize
+from bot.language.detect import UNDETERMINED
+from bot.language.model import words
 
 
 def send_language_menu(dispatcher: CollectingDispatcher) -> None:
     """One message: the prompt in every language, a button per language in its own script."""
     all_catalogs = catalogs().all()
-    text = "\n".join(c.text("language_menu_prompt") for c in all_catalogs)
+    text = "\n".join((RLM if c.direction == "rtl" else "") + c.text("language_menu_prompt") for c in all_catalogs)
     buttons = [
-        {"title": c.name, "payload": "/set_language" + json.dumps({"language": c.code}, separators=(",", ":"))}
+        {"title": c.name, "payload": menu_payload(c.code)}
         for c in all_catalogs
     ]
     dispatcher.utter_message(text=text, buttons=buttons)
@@ -53,8 +65,44 @@ def read_language_choice(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     code = by_name.get(normalize(text))
     if code:
         return [SlotSet("language", code)]
+    written_in = first_contact_language(tracker)  # "salaan" at the menu: Somali
+    if written_in:
+        return [SlotSet("language", written_in)]
     say(dispatcher, available.get(None), "not_understood")
     return [SlotSet("language", None)]
+
+
+def switch_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """When a message is clearly in another language, offer to continue in it (once).
+
+    The conversation's language sticks: it weighs in the detection, and the participant
+    decides. For a language the assistant does not speak, the language menu is offered.
+    Returns the events when an offer was made, else None.
+    """
+    text = tracker.latest_message.get("text") or ""
+    current = tracker.get_slot("language")
+    if not current or text.startswith("/") or len(words(text)) < 2:
+        return None
+    found = detection(tracker, current=current)
+    offered = list(tracker.get_slot("languages_offered") or [])
+    if found.language in (current, UNDETERMINED) or found.confidence < SWITCH_CONFIDENCE or found.language in offered:
+        return None
+    available = catalogs()
+    if found.language in available:
+        other, mine = available.get(found.language), available.get(current)
+        buttons = [
+            {"title": other.text("switch_accept"), "payload": menu_payload(other.code)},
+            {"title": mine.text("switch_keep"), "payload": menu_payload(mine.code)},
+        ]
+        send(dispatcher, other, other.text("switch_offer"), buttons)
+    else:
+        say(dispatcher, available.get(current), "language_unavailable")
+        send_language_menu(dispatcher)
+    return [SlotSet("language", current), SlotSet("languages_offered", offered + [found.language])]
+
+
+def menu_payload(code: str) -> str:
+    return "/set_language" + json.dumps({"language": code}, separators=(",", ":"))
 
 
 class ActionSetLanguage(Action):

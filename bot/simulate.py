@@ -41,6 +41,33 @@ SWEDISH_ANSWERS: Dict[str, str] = {
 }
 
 
+# Answers that read the same in every language: buttons tapped, numbers, a phone number.
+TAPPED_ANSWERS: Dict[str, str] = {
+    "consent_data": '/choose{"choice":"yes"}',
+    "consent_health": '/choose{"choice":"yes"}',
+    "name": "Amina",
+    "phone": "0701234567",
+    "municipality": '/choose{"choice":"varmdo"}',
+    "age_band": '/choose{"choice":"25_34"}',
+    "swedish_level": '/choose{"choice":"basic"}',
+    "sfi_status": '/choose{"choice":"ongoing"}',
+    "schooling": '/choose{"choice":"1_6"}',
+    "work_experience": '/choose{"choice":"home_country"}',
+    "support": '/choose{"choice":"income_support"}',
+    "care_duties": '/choose{"choice":"children"}',
+    "housing": '/choose{"choice":"sublet"}',
+    "phq_1": '/choose{"choice":"1"}',
+    "phq_2": '/choose{"choice":"2"}',
+    "phq_3": '/choose{"choice":"1"}',
+    "phq_4": '/choose{"choice":"0"}',
+    "physical_limits": '/choose{"choice":"no"}',
+    "authority_help": '/choose{"choice":"often"}',
+    "digital_help": '/choose{"choice":"bankid_only"}',
+    "preferred_times": '/choose{"choice":"morning"}',
+    "interpreter": '/choose{"choice":"yes"}',
+}
+
+
 def texts(replies: List[Dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
@@ -90,8 +117,9 @@ def run_intake(client: RestClient, sender: str, answers: Dict[str, str], first: 
     Returns (the question keys asked, in order; the last replies).
     """
     reader = QuestionReader(language)
-    client.send(sender, first)
-    replies = client.send(sender, '/set_language{"language":"%s"}' % language)
+    replies = client.send(sender, first)
+    if any(b["payload"].startswith("/set_language") for b in buttons(replies)):  # the language menu
+        replies = client.send(sender, '/set_language{"language":"%s"}' % language)
     seen: List[str] = []
     for _ in range(limit):
         key = reader.asked(replies)

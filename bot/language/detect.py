@@ -39,7 +39,7 @@ class Detection:
         return {
             "language": self.language,
             "confidence": round(self.confidence, 4),
-            "probabilities": {k: round(v, 4) for k, v in list(self.probabilities.items())[:4]},
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
         }
 
 
@@ -61,15 +61,26 @@ class LanguageDetector:
             code = DISTINCTIVE.get(ch)
             if code in prior:
                 prior[code] *= LETTER_BOOST
-        if current in prior:
-            prior[current] *= CURRENT_BOOST
-        if hint in prior:
-            prior[hint] *= HINT_BOOST
         probabilities = self.model.probabilities(text, candidates, prior)
         if not probabilities:
             return Detection(UNDETERMINED, 0.0)
-        language, confidence = next(iter(probabilities.items()))
-        return Detection(language, confidence, probabilities)
+        return with_context(probabilities, current, hint)
+
+
+def with_context(probabilities: Mapping[str, float], current: Optional[str] = None,
+                 hint: Optional[str] = None) -> Detection:
+    """Re-weigh a detection by the conversation's language (it sticks) and a channel's hint."""
+    if not probabilities:
+        return Detection(UNDETERMINED, 0.0)
+    weighted = dict(probabilities)
+    if current in weighted:
+        weighted[current] *= CURRENT_BOOST
+    if hint in weighted:
+        weighted[hint] *= HINT_BOOST
+    total = sum(weighted.values()) or 1.0
+    ordered = {c: v / total for c, v in sorted(weighted.items(), key=lambda kv: -kv[1])}
+    language, confidence = next(iter(ordered.items()))
+    return Detection(language, confidence, ordered)
 
 
 _lock = threading.Lock()
@@ -89,4 +100,4 @@ def detect_language(text: str) -> str:
         return UNDETERMINED
 
 
-__all__ = ["Detection", "LanguageDetector", "LANGUAGES", "UNDETERMINED", "default_detector", "detect_language"]
+__all__ = ["Detection", "LanguageDetector", "LANGUAGES", "UNDETERMINED", "default_detector", "detect_language", "with_context"]

@@ -32,7 +32,7 @@ SCRIPTS: Mapping[str, Sequence[str]] = {
     "ARABIC": ("ar", "fa", "ckb", "ps"),
     "LATIN": ("sv", "en", "so", "kmr", "tr"),
 }
-PROFILE_FILE = Path(__file__).resolve().parent / "profiles" / "sib200-train.json.gz"
+PROFILE_FILE = Path(__file__).resolve().parent / "profiles" / "lid.json.gz"
 
 # weights and smoothing, chosen on a held-back part of the train split
 CHAR_ALPHA, CHAR_SPACE = 0.5, 5000

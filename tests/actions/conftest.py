@@ -253,12 +253,15 @@ LOCALES = PROJECT_ROOT / "locales"
 
 
 def available_languages() -> List[Tuple[str, str, str]]:
-    """(code, own name, menu prompt) of every catalogue in locales/, in the order of ORDER."""
+    """(code, own name, menu prompt) of every catalogue in locales/, in the order of ORDER.
+
+    The prompt of a right-to-left language starts with a RIGHT-TO-LEFT MARK."""
     found = {}
     for path in sorted(LOCALES.glob("*.yml")):
         with path.open(encoding="utf-8") as handle:
             raw = yaml.safe_load(handle)
-        found[path.stem] = (path.stem, raw["meta"]["name"], raw["messages"]["language_menu_prompt"])
+        mark = "\u200f" if raw["meta"].get("direction") == "rtl" else ""
+        found[path.stem] = (path.stem, raw["meta"]["name"], mark + raw["messages"]["language_menu_prompt"].strip())
     order_file = LOCALES / "ORDER"
     order = order_file.read_text(encoding="utf-8").split() if order_file.exists() else []
     order = [c for c in order if c in found] + [c for c in sorted(found) if c not in order]
