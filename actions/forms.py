@@ -17,12 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    INTERRUPT_CONFIDENCE,
     ask,
     catalog_of,
-    catalogs,
     channel_of,
-    common_values,
-    INTERRUPT_CONFIDENCE,
+    first_contact_language,
     in_transaction,
     is_interruption,
     language_of,
@@ -141,11 +140,15 @@ class QuestionFormValidation(FormValidationAction, ABC):
             return []
         if intent == "change_answer" and confidence >= INTERRUPT_CONFIDENCE:
             return self.go_back(requested, dispatcher, tracker)
-        offer = switch_offer(dispatcher, tracker)
-        if offer is not None:
-            return offer
         values = self.read(question, tracker)
-        return [SlotSet(key, value) for key, value in (values or {}).items()]
+        if values is None:  # a request (stop, help ...): Rasa's rules take it
+            return []
+        if values.get(question.key) == INVALID or question.kind == TEXT:
+            # not an answer we could read, or free text: is it another language?
+            offer = switch_offer(dispatcher, tracker)
+            if offer is not None:
+                return offer
+        return [SlotSet(key, value) for key, value in values.items()]
 
     def read(self, question: Question, tracker: Tracker) -> Optional[Dict[Text, Any]]:
         return read_answer(question, tracker)

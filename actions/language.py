@@ -23,7 +23,7 @@ from actions.common import (
 )
 from bot.intake.answers import first_number, normalize
 from bot.language.detect import UNDETERMINED
-from bot.language.model import words
+from bot.language.model import dominant_script, words
 
 
 def send_language_menu(dispatcher: CollectingDispatcher) -> None:
@@ -81,13 +81,18 @@ def switch_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional
     """
     text = tracker.latest_message.get("text") or ""
     current = tracker.get_slot("language")
-    if not current or text.startswith("/") or len(words(text)) < 2:
+    if not current or text.startswith("/"):
+        return None
+    available = catalogs()
+    # Another script than the conversation's is clear from one word; within the same script
+    # (Swedish, English, Somali, Kurmanji ...) it takes three words to be sure.
+    other_script = dominant_script(text) not in (None, dominant_script(available.get(current).text("switch_offer")))
+    if len(words(text)) < (1 if other_script else 3):
         return None
     found = detection(tracker, current=current)
     offered = list(tracker.get_slot("languages_offered") or [])
     if found.language in (current, UNDETERMINED) or found.confidence < SWITCH_CONFIDENCE or found.language in offered:
         return None
-    available = catalogs()
     if found.language in available:
         other, mine = available.get(found.language), available.get(current)
         buttons = [

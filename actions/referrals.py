@@ -22,6 +22,9 @@ class ActionSubmitReferral(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
+        if tracker.get_slot("consent_data") is None:  # the intake did not run to its end
+            say(dispatcher, catalog, "fallback")
+            return [SlotSet("can_book", False)]
         if tracker.get_slot("consent_data") != "yes":
             say(dispatcher, catalog, "consent_declined")
             # nothing was stored; a later "hej" asks for consent again, so a "no" is not final

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.simulate import RestClient, buttons, texts  # noqa: F401 - re-exported for the tests
 
@@ -55,6 +56,11 @@ def servers(tmp_path_factory):
     intake = str(Path(sys.executable).parent / "intake")
     subprocess.run([intake, "db", "upgrade"], env=env, check=True, cwd=PROJECT_ROOT, capture_output=True)
     subprocess.run([intake, "demo", "load"], env=env, check=True, cwd=PROJECT_ROOT, capture_output=True)
+    # many test participants book: room for all, but keep the demo's one-seat session for the waiting list
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE activity_sessions SET capacity = 200 WHERE capacity > 1"))
+    engine.dispose()
     log = open(data_dir / "servers.log", "w")
     process = subprocess.Popen(
         [intake, "run", "--rasa-port", str(rasa_port), "--actions-port", str(actions_port), "--model", str(MODEL)],

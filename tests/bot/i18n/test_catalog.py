@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.i18n import load_catalogs
-from bot.i18n.catalog import Catalog, CatalogError, Catalogs, _read, placeholders
+from bot.i18n.catalog import Catalog, CatalogError, Catalogs, _read
 from bot.intake.questions import INTAKE_QUESTIONS
 from tests.conftest import PROJECT_ROOT
 
