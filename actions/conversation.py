@@ -10,7 +10,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import catalog_of, say
+from actions.common import catalog_of, catalogs, detection, first_contact_language, say
+from actions.language import send_language_menu
+from bot.language.detect import UNDETERMINED
 
 
 class _Say(Action, ABC):
@@ -48,11 +50,23 @@ class ActionGoodbye(_Say):
         return "action_goodbye"
 
 
-class ActionFallback(_Say):
-    key = "fallback"
+class ActionFallback(Action):
+    """Not understood. Before a language is chosen, or in a language we do not speak, the menu."""
 
     def name(self) -> Text:
         return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        current = tracker.get_slot("language")
+        found = detection(tracker, current=current)
+        foreign = found.language not in catalogs() and found.language != UNDETERMINED and found.confidence >= 0.9
+        if not current and first_contact_language(tracker) is None or foreign:
+            if foreign and current:
+                say(dispatcher, catalog_of(tracker), "language_unavailable")
+            send_language_menu(dispatcher)
+            return []
+        say(dispatcher, catalog_of(tracker), "fallback")
+        return []
 
 
 class ActionStop(Action):

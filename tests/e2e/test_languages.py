@@ -57,3 +57,23 @@ def test_whole_intake_in_each_language(servers, language):
     exported = json.loads(servers.intake("referrals", "export", "--format", "json"))
     mine = [r for r in exported if r["language"] == language and r["booking"]]
     assert mine, f"no booked referral in {language}"
+
+
+def test_a_confident_change_of_language_is_offered_not_forced(servers):
+    sender = "e2e-switch"
+    seen, replies = run_intake(servers.client, sender, TAPPED_ANSWERS, first="hej hej", language="sv", stop_at="work_kind")
+    assert seen and seen[-1] != "work_kind"
+    offer = servers.send(sender, "waxaan ka shaqeeyay nadiifinta iyo jikada")
+    offered = [b for b in buttons(offer) if b["payload"].startswith("/set_language")]
+    assert [b["payload"] for b in offered] == ['/set_language{"language":"so"}', '/set_language{"language":"sv"}']
+    assert reply_language(offer[:1]) == "so"
+    assert "Vad har du arbetat med?" in texts(offer)  # the question is still open, in Swedish
+    switched = servers.send(sender, offered[0]["payload"])
+    assert reply_language(switched) == "so"
+    answered = servers.send(sender, "nadiifiye")
+    assert reply_language(answered) == "so"
+
+
+def test_a_language_the_assistant_does_not_speak_gets_the_menu(servers):
+    replies = servers.send("e2e-turkish", "merhaba nasılsın iyi misin")
+    assert any(b["payload"] == '/set_language{"language":"sv"}' for b in buttons(replies))

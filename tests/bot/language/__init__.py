@@ -1,0 +1,1 @@
+"""Tests of bot.language: detection, the model, its build, normalisation and NLU components."""
