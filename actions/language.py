@@ -11,11 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    FIRST_CONTACT_CONFIDENCE,
     RLM,
     SWITCH_CONFIDENCE,
     catalogs,
+    chosen_on_page,
     detection,
-    first_contact_language,
     is_interruption,
     latest_entity,
     say,
@@ -65,9 +66,12 @@ def read_language_choice(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     code = by_name.get(normalize(text))
     if code:
         return [SlotSet("language", code)]
-    written_in = first_contact_language(tracker)  # "salaan" at the menu: Somali
-    if written_in:
-        return [SlotSet("language", written_in)]
+    if chosen_on_page(tracker):
+        return [SlotSet("language", chosen_on_page(tracker))]
+    # a word written in a language instead of a tap ("salaan" at the menu: Somali)
+    found = detection(tracker)
+    if found.language in available and found.confidence >= FIRST_CONTACT_CONFIDENCE:
+        return [SlotSet("language", found.language)]
     say(dispatcher, available.get(None), "not_understood")
     return [SlotSet("language", None)]
 

@@ -58,7 +58,7 @@ def read_nlu_examples(directory: Path, code: str) -> List[str]:
         raw = yaml.safe_load(handle) or {}
     found = []
     for block in raw.get("nlu") or []:
-        if block.get("intent") in SKIPPED_INTENTS or not block.get("examples"):
+        if "intent" not in block or block["intent"] in SKIPPED_INTENTS or not block.get("examples"):
             continue
         for line in str(block["examples"]).splitlines():
             text = _ANNOTATION.sub(lambda m: m.group(1) or m.group(2) or "", line.strip().lstrip("- ").strip())

@@ -57,10 +57,8 @@ class LanguageDetector:
             return Detection(UNDETERMINED, 0.0)
         candidates = self.model.candidates(text)
         prior = {code: 1.0 for code in candidates}
-        for ch in text.casefold():
-            code = DISTINCTIVE.get(ch)
-            if code in prior:
-                prior[code] *= LETTER_BOOST
+        for code in {DISTINCTIVE.get(ch) for ch in text.casefold()} & set(prior):
+            prior[code] *= LETTER_BOOST  # once per language, however long the text
         probabilities = self.model.probabilities(text, candidates, prior)
         if not probabilities:
             return Detection(UNDETERMINED, 0.0)

@@ -66,6 +66,9 @@ def words(text: str) -> List[str]:
 
 
 def script_of(ch: str) -> Optional[str]:
+    """The script of a letter; digits and punctuation ("٢", "؟", "።") belong to none."""
+    if not unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Lo"):  # not tatweel (Lm) either
+        return None
     name = unicodedata.name(ch, "")
     for script in SCRIPTS:
         if name.startswith(script):

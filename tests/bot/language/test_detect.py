@@ -179,17 +179,11 @@ def test_casefolded_distinctive_letters_count():
     assert detect_language("ЭТО") == "ru"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: digits and punctuation of a script (Arabic-Indic digits, ؟ ، ـ, "
-                   "Ethiopic ። ፡ ፩) count as letters in dominant_script, so a text without letters is given a "
-                   "language (\"٢\" -> ckb with confidence 0.999) instead of \"und\"")
 @pytest.mark.parametrize("text", ["٢", "١٢:٣٠", "؟", "،", "ـ", "።", "፩"])
 def test_script_digits_and_punctuation_are_undetermined(text):
     assert detect_language(text) == UNDETERMINED
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the letter prior is multiplied by LETTER_BOOST (20) once per "
-                   "distinctive letter and overflows to inf after ~237 of them, so a long message (~2000 "
-                   "characters of Ukrainian or Arabic) gets confidence NaN")
 @pytest.mark.parametrize(
     "text, expected",
     [
