@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import Config
+from bot.config import PROJECT_ROOT, Config
 from bot.db import get_database
 from bot.i18n import Catalog, Catalogs, load_catalogs
 from bot.intake.participants import pseudonym
@@ -19,6 +19,7 @@ from bot.intake.program import Program, load_program
 from bot.intake.questions import SKIPPED, Question
 from bot.language.detect import UNDETERMINED, Detection, with_context
 from bot.language.model import words
+from bot.language.names import language_code
 
 T = TypeVar("T")
 
@@ -173,7 +174,11 @@ def latest_intent(tracker: Tracker) -> tuple:
 def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
     for found in tracker.latest_message.get("entities") or []:
         if found.get("entity") == entity and found.get("value") is not None:
-            return str(found["value"])
+            value = str(found["value"])
+            if entity == "language":  # "بالعربية", "по-українськи" -> a code when we know the name
+                names = {c.code: c.name for c in catalogs().all()}
+                return language_code(value, PROJECT_ROOT / "data" / "nlu", names) or value
+            return value
     return None
 
 
