@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from bot.db.models import Base
+from tests.answers import COMPLETE_ANSWERS
 from tests.bot.intake.conftest import Factory
 from tests.conftest import PROJECT_ROOT
 
@@ -201,33 +202,12 @@ def all_rows(db, model) -> list:
 # -- a complete, consistent set of intake answers --------------------------------------------
 
 FULL_ANSWERS: Dict[str, Any] = {
+    **COMPLETE_ANSWERS,
     "language": "sv",
     "welcomed": True,
-    "consent_data": "yes",
-    "consent_health": "yes",
     "intake_key": "intake-full-1",
     "name": "Amina",
-    "phone": "+46701234567",
-    "municipality": "varmdo",
-    "age_band": "25_34",
-    "swedish_level": "basic",
-    "sfi_status": "paused",
-    "schooling": "7_9",
-    "work_experience": "home_country",
     "work_kind": "Städare på hotell",
-    "support": "other",
-    "care_duties": "children",
-    "housing": "sublet",
-    "phq_1": "2",
-    "phq_2": "2",
-    "phq_3": "1",
-    "phq_4": "1",
-    "physical_limits": "some",
-    "authority_help": "skipped",
-    "digital_help": "bankid_only",
-    "goals": "Jobba med barn",
-    "preferred_times": "morning",
-    "interpreter": "yes",
     "interpreter_language": "somaliska",
     "answer_notes": {"support": "Pengar från min bror"},
 }

@@ -9,41 +9,28 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.models import REFERRAL_STATUSES, AuditEvent, Participant, Referral, ScreeningAnswer
+from bot.db.models import (
+    REFERRAL_STATUSES,
+    AuditEvent,
+    Participant,
+    Referral,
+    ScreeningAnswer,
+)
 from bot.intake.booking import book_seat
 from bot.intake.participants import get_or_create_participant, pseudonym
 from bot.intake.questions import SKIPPED
-from bot.intake.referrals import TRANSITIONS, StatusError, change_status, export_row, submit_referral
+from bot.intake.referrals import (
+    TRANSITIONS,
+    StatusError,
+    change_status,
+    export_row,
+    submit_referral,
+)
+from tests.answers import COMPLETE_ANSWERS
 
 SECRET = b"test-secret"
 
-SLOTS = {
-    "consent_data": "yes",
-    "consent_health": "yes",
-    "name": "Amina Hassan",
-    "phone": "+46701234567",
-    "municipality": "varmdo",
-    "age_band": "25_34",
-    "swedish_level": "basic",
-    "sfi_status": "paused",
-    "schooling": "7_9",
-    "work_experience": "home_country",
-    "work_kind": "Sömmerska i tio år",
-    "support": "other",
-    "care_duties": "children",
-    "housing": "sublet",
-    "phq_1": "2",
-    "phq_2": "2",
-    "phq_3": "1",
-    "phq_4": "1",
-    "physical_limits": "some",
-    "authority_help": SKIPPED,
-    "digital_help": "bankid_only",
-    "goals": "Jobba med barn",
-    "preferred_times": "morning",
-    "interpreter": "yes",
-    "interpreter_language": "Somaliska",
-}
+SLOTS = dict(COMPLETE_ANSWERS)
 FREE_TEXTS = {"support": "Pengar från min bror"}
 HEALTH = {"phq_1", "phq_2", "phq_3", "phq_4", "physical_limits"}
 PERSONAL = ["Amina Hassan", "+46701234567", "Sömmerska i tio år", "Jobba med barn", "Somaliska",
