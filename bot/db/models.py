@@ -91,6 +91,8 @@ class Referral(Base):
     phq4_score = Column(Integer)
     phq4_band = Column(String(16))
     assisted_by = Column(String(100))
+    # "full", or "short" for the SMS intake, which leaves health and most barriers to the first meeting
+    screening = Column(String(8), nullable=False, default="full", server_default=text("'full'"))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     status_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
@@ -208,3 +210,69 @@ class AuditEvent(Base):
     entity_type = Column(String(32), nullable=False)
     entity_id = Column(String(64))
     details = Column(JSON, nullable=False, default=dict)
+
+
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "failed")
+
+
+class InboundMessage(Base):
+    """A gateway's id of a message we took in, so that a redelivered message is dropped.
+
+    Telegram redelivers an update until it gets a 2xx; 46elks retries for hours. Holds no
+    message text. Rows older than a few days can be purged (``intake channels purge``).
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    external_id = Column(String(100), nullable=False)
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external_id"),)
+
+
+class PendingChoice(Base):
+    """The options of the last question sent to a participant, on channels without real buttons.
+
+    An SMS reply "2" or "٢" means the second of these. Kept in the database, so that it
+    survives restarts and is shared by several server instances.
+    """
+
+    __tablename__ = "pending_choices"
+
+    pseudonym = Column(String(64), primary_key=True)
+    options = Column(JSON, nullable=False, default=list)  # [{"title": ..., "payload": ...}]
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class OutboundMessage(Base):
+    """A message to a participant through a gateway: queued, retried with back-off, recorded.
+
+    The text is cleared once the gateway has taken it; what stays is when, how many segments,
+    and whether it arrived, so a caseworker can see a participant whom messages do not reach.
+    """
+
+    __tablename__ = "outbound_messages"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    pseudonym = Column(String(64), nullable=False, index=True)
+    recipient = Column(String(64), nullable=False)  # E.164 number or chat id
+    body = Column(Text)
+    encoding = Column(String(8))
+    segments = Column(Integer, nullable=False, default=1)
+    status = Column(String(16), nullable=False, default="queued")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_error = Column(String(500))
+    gateway_id = Column(String(100), index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at = Column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'delivered', 'failed')", name="status"
+        ),
+        Index("ix_outbound_status_next_attempt", "status", "next_attempt_at"),
+    )

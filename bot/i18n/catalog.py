@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -36,6 +36,26 @@ class Catalog:
     reviewer: str
     messages: Mapping[str, str]
     questions: Mapping[str, Mapping]
+    # shorter texts for SMS, where every 160 (or 70) characters cost a segment: ``sms.messages``
+    # and ``sms.questions`` override the same keys
+    sms: Mapping[str, Mapping] = field(default_factory=dict)
+    variant: str = ""  # "sms" for the SMS variant
+
+    def for_sms(self) -> "Catalog":
+        """This catalogue with its SMS texts in place of the longer ones."""
+        if self.variant == "sms":
+            return self
+        questions = {key: dict(question) for key, question in self.questions.items()}
+        for key, override in (self.sms.get("questions") or {}).items():
+            override = override if isinstance(override, Mapping) else {"text": override}
+            merged = questions.setdefault(str(key), {})
+            for part, value in override.items():
+                if part == "options":
+                    merged["options"] = {**(merged.get("options") or {}), **value}
+                else:
+                    merged[str(part)] = value
+        messages = {**self.messages, **{str(k): str(v) for k, v in (self.sms.get("messages") or {}).items()}}
+        return replace(self, messages=messages, questions=questions, variant="sms")
 
     def text(self, key: str, **values) -> str:
         try:
@@ -93,6 +113,7 @@ def _read(path: Path) -> Catalog:
         reviewer=str(meta.get("reviewer") or ""),
         messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
         questions={str(k): {str(kk): vv for kk, vv in (v or {}).items()} for k, v in (raw.get("questions") or {}).items()},
+        sms={str(k): dict(v or {}) for k, v in (raw.get("sms") or {}).items()},
     )
 
 

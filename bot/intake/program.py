@@ -52,6 +52,9 @@ class Program:
     priority_high: int
     priority_medium: int
     urgent_when: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    # the questions of the short intake (SMS), and the channels that use it
+    short_intake_questions: Tuple[str, ...] = ()
+    short_intake_channels: Tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, raw: Mapping) -> "Program":
@@ -69,6 +72,10 @@ class Program:
             for code, spec in (raw.get("barriers") or {}).items()
         )
         priority = raw.get("priority") or {}
+        short = raw.get("short_intake") or {}
+        unknown = [k for k in short.get("questions") or () if k not in QUESTIONS]
+        if unknown:
+            raise ValueError(f"short_intake names unknown questions: {unknown}")
         return cls(
             activity=dict(raw.get("activity") or {}),
             served_municipalities=tuple(eligibility.get("served_municipalities") or ()),
@@ -79,7 +86,12 @@ class Program:
             priority_high=int(priority.get("high", 8)),
             priority_medium=int(priority.get("medium", 4)),
             urgent_when={k: tuple(str(v) for v in vs) for k, vs in (raw.get("urgent_when") or {}).items()},
+            short_intake_questions=tuple(str(k) for k in short.get("questions") or ()),
+            short_intake_channels=tuple(str(c) for c in short.get("channels") or ()),
         )
+
+    def short_intake_on(self, channel: Optional[str]) -> bool:
+        return channel in self.short_intake_channels
 
     def municipality_of(self, place: str) -> Optional[str]:
         return self.places.get(normalize(place))

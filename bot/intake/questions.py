@@ -8,7 +8,7 @@ when a question is asked at all. The slot of a question has the question's key a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Callable, Collection, Dict, Mapping, Optional, Tuple
 
 # Answer kinds
 CHOICE = "choice"  # one of ``options``; typed text is matched against the option labels
@@ -148,13 +148,15 @@ QUESTIONS: Dict[str, Question] = {q.key: q for q in INTAKE_QUESTIONS}
 HEALTH_KEYS = tuple(q.key for q in SCREENING_QUESTIONS if q.health)
 
 
-def next_questions(slots: Slots) -> list:
+def next_questions(slots: Slots, only: Optional[Collection[str]] = None) -> list:
     """The keys of the intake questions that apply, given what is known so far, in order.
 
-    Consent declined means nothing more is asked.
+    Consent declined means nothing more is asked. ``only``: the questions of a short intake.
     """
     keys = []
     for question in INTAKE_QUESTIONS:
+        if only is not None and question.key not in only:
+            continue
         if question.key != "consent_data" and slots.get("consent_data") != "yes":
             break
         if question.applies(slots):

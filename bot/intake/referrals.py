@@ -83,6 +83,8 @@ def submit_referral(
     free_texts: Mapping[str, str],
     program: Program,
     assisted_by: Optional[str] = None,
+    screening: str = "full",
+    contact_phone: Optional[str] = None,
 ) -> Submitted:
     """Store the referral of one finished intake. A second call for the same intake returns the first."""
     existing = referral_by_key(session, intake_key)
@@ -99,6 +101,8 @@ def submit_referral(
     phone = slots.get("phone")
     if phone and phone != SKIPPED:
         participant.phone_e164 = str(phone)
+    elif contact_phone:  # the number the participant writes from (SMS)
+        participant.phone_e164 = contact_phone
     participant.language = language
 
     referral = Referral(
@@ -115,6 +119,7 @@ def submit_referral(
         phq4_score=assessment.phq4_score,
         phq4_band=assessment.phq4_band,
         assisted_by=assisted_by,
+        screening=screening,
     )
     referral.answers = _answers_from_slots(slots, free_texts, health_consent)
     try:
@@ -176,6 +181,7 @@ def export_row(referral: Referral) -> dict:
         "priority": referral.priority,
         "barriers": list(referral.barriers or []),
         "assisted_by": referral.assisted_by,
+        "screening": referral.screening,
         "booking": None
         if booking is None
         else {"session_id": booking.session_id, "session_start": booking.session.starts_at.isoformat(), "status": booking.status},

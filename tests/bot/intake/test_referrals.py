@@ -289,7 +289,7 @@ def test_a_refused_status_change_is_not_stored_or_audited(db, program):
 # -- export -------------------------------------------------------------------------------------
 
 EXPORT_FIELDS = {"id", "created_at", "language", "channel", "status", "eligible", "eligibility_reasons",
-                 "urgent", "priority", "barriers", "assisted_by", "booking"}
+                 "urgent", "priority", "barriers", "assisted_by", "screening", "booking"}
 
 
 def test_export_row_without_booking(db, program):
@@ -304,6 +304,7 @@ def test_export_row_without_booking(db, program):
     assert (row["urgent"], row["priority"], row["eligible"]) == (False, 1, True)
     assert "SWEDISH_LIMITED" in row["barriers"]
     assert row["assisted_by"] == "caseworker:anna"
+    assert row["screening"] == "full"
     assert row["booking"] is None
     json.dumps(row)  # serialisable as it is
 

@@ -1,0 +1,1 @@
+"""Messaging channels: text shaping for the ways the assistant reaches people."""
