@@ -89,11 +89,26 @@ def language_of(tracker: Tracker) -> str:
 
 
 def catalog_of(tracker: Tracker) -> Catalog:
-    return catalogs().get(language_of(tracker))
+    catalog = catalogs().get(language_of(tracker))
+    return catalog.for_sms() if short_intake(tracker) else catalog
 
 
 def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
+
+
+def short_intake(tracker: Tracker) -> bool:
+    """True on channels with the short intake and short texts (SMS, see program.yml)."""
+    return program().short_intake_on(channel_of(tracker))
+
+
+def channel_slots(tracker: Tracker) -> Dict[str, Any]:
+    """Slots that a channel fills from what it knows: the number an SMS comes from."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    phone = metadata.get("phone")
+    if phone and tracker.get_slot("channel_phone") != phone:
+        return {"channel_phone": str(phone)}
+    return {}
 
 
 def participant_key(tracker: Tracker) -> str:
@@ -119,6 +134,7 @@ def common_values(prog: Optional[Program] = None) -> Dict[str, Any]:
     activity = prog.activity
     return {
         "activity": activity.get("name", ""),
+        "activity_short": activity.get("short_name") or activity.get("name", ""),
         "provider": activity.get("provider", ""),
         "municipality": activity.get("municipality", ""),
         "phone": activity.get("contact_phone", ""),
@@ -155,11 +171,17 @@ def skip_button(catalog: Catalog) -> Dict[str, str]:
 
 
 def ask(dispatcher: CollectingDispatcher, catalog: Catalog, question: Question) -> None:
-    """Send one question: its text, a button per option, and "skip" where allowed."""
+    """Send one question: its text, a button per option, and "skip" where allowed.
+
+    In an SMS, a question that takes a typed number (an age) has no list of options: the
+    question asks for the number, which costs fewer characters than seven age bands.
+    """
     text = catalog.question_text(question.key).format(**common_values())
+    typed = catalog.variant == "sms" and question.number_to_option is not None
     buttons: List[Dict[str, str]] = [
         {"title": catalog.option_label(question.key, code), "payload": choice_payload(code)}
         for code in question.options
+        if not typed
     ]
     if question.skippable:
         buttons.append(skip_button(catalog))

@@ -21,6 +21,7 @@ from actions.common import (
     ask,
     catalog_of,
     channel_of,
+    channel_slots,
     first_contact_language,
     in_transaction,
     is_interruption,
@@ -31,6 +32,7 @@ from actions.common import (
     program,
     say,
     settings,
+    short_intake,
 )
 from actions.language import read_language_choice, send_language_menu, switch_language, switch_offer
 from bot.intake.answers import interpret
@@ -38,7 +40,7 @@ from bot.intake.participants import get_or_create_participant, record_consent
 from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
 
 INVALID = "__invalid__"
-PASSTHROUGH_SLOTS = ("language", "answer_notes", "languages_offered")
+PASSTHROUGH_SLOTS = ("language", "answer_notes", "languages_offered", "channel_phone")
 
 
 def _error_key(question: Question) -> str:
@@ -125,9 +127,15 @@ class QuestionFormValidation(FormValidationAction, ABC):
             return []
         if requested is not None and tracker.active_loop.get("name") != self.form_name():
             return []
+        from_channel = [SlotSet(key, value) for key, value in channel_slots(tracker).items()]
         if requested is None:  # the form starts: answer a first message in its language
             found = None if tracker.get_slot("language") else first_contact_language(tracker)
-            return [SlotSet("language", found)] if found else []
+            return from_channel + ([SlotSet("language", found)] if found else [])
+        return from_channel + self.extract_answer(requested, question, dispatcher, tracker)
+
+    def extract_answer(
+        self, requested: str, question: Optional[Question], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
         intent, confidence = latest_intent(tracker)
         wanted = latest_entity(tracker, "language") if intent == "set_language" else None
         tapped = (tracker.latest_message.get("text") or "").startswith("/")
@@ -188,7 +196,9 @@ class ValidateIntakeForm(QuestionFormValidation):
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
-        return ["language"] + next_questions(tracker.slots)
+        prog = program()
+        only = prog.short_intake_questions if short_intake(tracker) else None
+        return ["language"] + next_questions(tracker.slots, only=only)
 
     async def validate_consent_data(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

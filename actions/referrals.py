@@ -9,7 +9,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import catalog_of, channel_of, in_transaction, language_of, participant_key, program, say
+from actions.common import (
+    catalog_of,
+    channel_of,
+    in_transaction,
+    language_of,
+    participant_key,
+    program,
+    say,
+    short_intake,
+)
 from bot.intake.booking import active_booking, upcoming_sessions
 from bot.intake.participants import find_participant, get_or_create_participant
 from bot.intake.questions import INTAKE_QUESTIONS
@@ -36,6 +45,8 @@ class ActionSubmitReferral(Action):
         language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
         intake_key = tracker.get_slot("intake_key")
         assisted_by = (tracker.latest_message.get("metadata") or {}).get("assisted_by")
+        screening = "short" if short_intake(tracker) else "full"
+        contact_phone = tracker.get_slot("channel_phone")
 
         def store(session):
             participant = find_participant(session, key) or get_or_create_participant(session, key, channel, language)
@@ -49,6 +60,8 @@ class ActionSubmitReferral(Action):
                 free_texts=notes,
                 program=prog,
                 assisted_by=assisted_by,
+                screening=screening,
+                contact_phone=contact_phone,
             )
             referral = submitted.referral
             return {

@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 from bot.config import Config
 from bot.db import Database
 from bot.db import migrate as migrations
-from bot.db.models import Activity, ActivitySession, Referral
+from bot.channels.store import undelivered_counts
+from bot.db.models import Activity, ActivitySession, OutboundMessage, Referral
 from bot.db.types import utcnow
 from bot.intake.audit import audit
 from bot.intake.program import load_program
@@ -237,13 +238,17 @@ def referrals() -> None:
 def referrals_list(obj: Context, status: Optional[str]) -> None:
     """List referrals, urgent first, then by priority."""
     with obj.db.transaction() as session:
-        click.echo("id\tcreated\tstatus\turgent\tpriority\tlanguage\tchannel\tbarriers\tbooking")
-        for r in list_referrals(session, status):
+        click.echo("id\tcreated\tstatus\turgent\tpriority\tlanguage\tchannel\tscreening\tbarriers\tbooking"
+                   "\tundelivered")
+        found = list_referrals(session, status)
+        undelivered = undelivered_counts(session, [r.participant.pseudonym for r in found])
+        for r in found:
             row = export_row(r)
             booking = row["booking"]
             when = f"{booking['status']} {obj.show(datetime.fromisoformat(booking['session_start']))}" if booking else "-"
             click.echo(f"{r.id}\t{obj.show(r.created_at)}\t{r.status}\t{'yes' if r.urgent else 'no'}\t{r.priority}\t"
-                       f"{r.language}\t{r.channel}\t{','.join(r.barriers) or '-'}\t{when}")
+                       f"{r.language}\t{r.channel}\t{r.screening}\t{','.join(r.barriers) or '-'}\t{when}"
+                       f"\t{undelivered.get(r.participant.pseudonym, 0)}")
 
 
 @referrals.command("show")
@@ -258,6 +263,14 @@ def referrals_show(obj: Context, referral_id: int) -> None:
         audit(session, "cli", "referral.viewed", "referral", r.id)
         row = export_row(r)
         row["phq4"] = {"score": r.phq4_score, "band": r.phq4_band} if r.phq4_band else None
+        row["messages_not_delivered"] = [
+            {"at": m.created_at.isoformat(), "channel": m.channel, "error": m.last_error}
+            for m in session.execute(
+                select(OutboundMessage)
+                .where(OutboundMessage.pseudonym == r.participant.pseudonym, OutboundMessage.status == "failed")
+                .order_by(OutboundMessage.id)
+            ).scalars()
+        ]
         row["answers"] = [
             {"question": a.question_key, "value": a.value, "free_text": a.free_text, "skipped": a.skipped}
             for a in r.answers
@@ -266,7 +279,8 @@ def referrals_show(obj: Context, referral_id: int) -> None:
 
 
 EXPORT_COLUMNS = ["id", "created_at", "language", "channel", "status", "eligible", "eligibility_reasons",
-                  "urgent", "priority", "barriers", "assisted_by", "booking_status", "booking_session_start"]
+                  "urgent", "priority", "barriers", "assisted_by", "screening", "booking_status",
+                  "booking_session_start"]
 
 
 @referrals.command("export")
@@ -293,6 +307,80 @@ def referrals_export(obj: Context, fmt: str, status: Optional[str], output) -> N
         row["booking_session_start"] = booking["session_start"] if booking else ""
         writer.writerow({k: row.get(k) for k in EXPORT_COLUMNS})
     output.write(buffer.getvalue())
+
+
+# -- Telegram -------------------------------------------------------------------------------
+
+@main.group()
+def telegram() -> None:
+    """Telegram: set the webhook and commands, or poll (no public HTTPS address needed)."""
+
+
+def _telegram_settings() -> tuple:
+    token = os.environ.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather)")
+    return token, os.environ.get("TELEGRAM_API_BASE") or "https://api.telegram.org"
+
+
+@telegram.command("setup")
+@click.option("--url", envvar="TELEGRAM_WEBHOOK_URL",
+              help="Public HTTPS address of /webhooks/telegram/webhook; without it only the commands are set.")
+def telegram_setup(url: Optional[str]) -> None:
+    """Set the webhook (with TELEGRAM_WEBHOOK_SECRET) and the command menu in each language."""
+    import asyncio
+
+    from telegram import Bot
+
+    from bot.channels.telegram_admin import setup
+
+    token, api_base = _telegram_settings()
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if url and not secret:
+        raise click.ClickException("set TELEGRAM_WEBHOOK_SECRET: Telegram sends it with every update")
+
+    async def go() -> list:
+        async with Bot(token, base_url=f"{api_base.rstrip('/')}/bot") as bot:
+            return await setup(bot, url, secret or "")
+
+    for line in asyncio.run(go()):
+        click.echo(line)
+
+
+@telegram.command("remove-webhook")
+def telegram_remove_webhook() -> None:
+    """Delete the webhook (pending updates are kept), e.g. before polling."""
+    import asyncio
+
+    from telegram import Bot
+
+    token, api_base = _telegram_settings()
+
+    async def go() -> None:
+        async with Bot(token, base_url=f"{api_base.rstrip('/')}/bot") as bot:
+            await bot.delete_webhook(drop_pending_updates=False)
+
+    asyncio.run(go())
+    click.echo("webhook removed")
+
+
+@telegram.command("poll")
+@click.option("--webhook", default="http://127.0.0.1:5005/webhooks/telegram/webhook", show_default=True,
+              help="Our Telegram webhook, where fetched updates are handed on.")
+@click.option("--timeout", default=10, show_default=True, help="Long-polling timeout in seconds.")
+def telegram_poll(webhook: str, timeout: int) -> None:
+    """Fetch updates from Telegram and hand them to the running assistant (`intake run` starts this)."""
+    import logging
+
+    from bot.channels.telegram_admin import main as poll
+
+    token, api_base = _telegram_settings()
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if not secret:
+        raise click.ClickException("set TELEGRAM_WEBHOOK_SECRET (the same as the assistant's)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    poll(token, api_base, webhook, secret, timeout=timeout)
 
 
 # -- running --------------------------------------------------------------------------------

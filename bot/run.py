@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.config import PROJECT_ROOT
+from bot.channels.credentials import write_credentials
+from bot.config import PROJECT_ROOT, Config
 
 
 @dataclass
 class Service:
     name: str
     command: List[str]
-    ready_url: str
+    ready_url: Optional[str]  # None: ready once it runs
     process: Optional[subprocess.Popen] = None
 
     def start(self, env: Dict[str, str]) -> None:
@@ -29,6 +31,8 @@ class Service:
         return self.process is not None and self.process.poll() is None
 
     def ready(self) -> bool:
+        if self.ready_url is None:
+            return self.alive()
         try:
             with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                 return response.status == 200
@@ -47,8 +51,22 @@ class Service:
             self.process.wait()
 
 
-def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0.1", debug: bool = False) -> List[Service]:
+def telegram_polling(env: Dict[str, str]) -> bool:
+    """Telegram without a public HTTPS address: fetch updates instead of receiving them."""
+    return bool(env.get("TELEGRAM_BOT_TOKEN")) and env.get("TELEGRAM_MODE", "polling") != "webhook"
+
+
+def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0.1", debug: bool = False,
+             credentials: str = "credentials.yml", poll_telegram: bool = False) -> List[Service]:
     bin_dir = Path(sys.executable).parent
+    extra = []
+    if poll_telegram:
+        extra.append(Service(
+            "telegram poller",
+            [str(bin_dir / "intake"), "telegram", "poll",
+             "--webhook", f"http://{host}:{rasa_port}/webhooks/telegram/webhook"],
+            None,
+        ))
     return [
         Service(
             "action server",
@@ -58,10 +76,10 @@ def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0
         Service(
             "rasa",
             [str(bin_dir / "rasa"), "run", "--model", model, "--interface", host, "--port", str(rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"] + (["--debug"] if debug else []),
+             "--credentials", credentials, "--endpoints", "endpoints.yml"] + (["--debug"] if debug else []),
             f"http://{host}:{rasa_port}/webhooks/rest/",
         ),
-    ]
+    ] + extra
 
 
 def child_environment(actions_port: int) -> Dict[str, str]:
@@ -71,13 +89,34 @@ def child_environment(actions_port: int) -> Dict[str, str]:
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
+    if telegram_polling(env) and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+        # polling hands updates to our own webhook on localhost: a secret for this run only
+        env["TELEGRAM_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
     return env
+
+
+WEBHOOKS = {"REST": "rest", "Telegram": "telegram", "SMS (46elks)": "46elks", "SMS (Twilio)": "twilio"}
+
+
+def channel_lines(rasa_port: int, on: List[str], off: Dict[str, List[str]], polling: bool) -> List[str]:
+    lines = []
+    for name in on:
+        line = f"{name + ':':15}http://127.0.0.1:{rasa_port}/webhooks/{WEBHOOKS.get(name, name)}/webhook"
+        if name == "Telegram":
+            line += " (polling Telegram for updates)" if polling else " (set the webhook: intake telegram setup)"
+        lines.append(line)
+    for name, missing in off.items():
+        lines.append(f"{name + ':':15}off (set {', '.join(missing)})")
+    return lines
 
 
 def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
             debug: bool = False) -> int:
-    procs = services(rasa_port, actions_port, model, debug=debug)
     env = child_environment(actions_port)
+    credentials = Config.from_env(env).data_dir / "credentials.yml"
+    channels_on, channels_off = write_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
+    poll = telegram_polling(env) and "Telegram" in channels_on
+    procs = services(rasa_port, actions_port, model, debug=debug, credentials=str(credentials), poll_telegram=poll)
     stopping = False
 
     def on_signal(signum, _frame):
@@ -107,8 +146,8 @@ def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "model
         if not stopping:
             print(
                 "\nThe intake assistant is running.\n"
-                f"  REST channel:  http://127.0.0.1:{rasa_port}/webhooks/rest/webhook\n"
-                f"  action server: http://127.0.0.1:{actions_port}/health\n"
+                + "".join(f"  {line}\n" for line in channel_lines(rasa_port, channels_on, channels_off, poll))
+                + f"  action server: http://127.0.0.1:{actions_port}/health\n"
                 "Press Ctrl-C to stop.",
                 flush=True,
             )

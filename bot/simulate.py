@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -95,28 +96,42 @@ class RestClient:
 
 
 class QuestionReader:
-    """Finds which question a reply asks, by the catalogue's question texts."""
+    """Finds which question a reply asks, by the catalogue's question texts.
 
-    def __init__(self, language: str = "sv") -> None:
-        self.catalog = load_catalogs(PROJECT_ROOT / "locales").get(language)
+    ``sms``: the catalogue's SMS texts, sent as the SMS channel sends them (GSM-7 where possible).
+    """
+
+    def __init__(self, language: str = "sv", sms: bool = False) -> None:
+        catalog = load_catalogs(PROJECT_ROOT / "locales").get(language)
+        self.catalog = catalog.for_sms() if sms else catalog
+        self.sms = sms
+
+    def asks(self, key: str, said: str) -> bool:
+        from bot.channels.sms_text import to_gsm
+
+        last_line = self.catalog.question_text(key).split("\n")[-1]
+        fragments = [f.strip() for f in re.split(r"\{[^}]*\}", last_line) if f.strip()]
+        if self.sms:
+            fragments = [to_gsm(f) for f in fragments]
+        return bool(fragments) and all(f in said for f in fragments)
 
     def asked(self, replies: List[Dict]) -> Optional[str]:
         said = texts(replies)
         found = None
         for key in self.catalog.questions:
-            last_line = self.catalog.question_text(key).format(provider="", retention_months="").split("\n")[-1]
-            if last_line in said:
+            if self.asks(key, said):
                 found = key
         return found
 
 
-def run_intake(client: RestClient, sender: str, answers: Dict[str, str], first: str = "hej",
-               language: str = "sv", stop_at: Optional[str] = None, limit: int = 40):
+def run_intake(client, sender: str, answers: Dict[str, str], first: str = "hej",
+               language: str = "sv", stop_at: Optional[str] = None, limit: int = 40, sms: bool = False):
     """Answer the questions asked until none is, the booking question is, or ``stop_at`` is.
 
+    ``client`` has ``send(sender, text) -> replies``: the REST client, or a channel's (tests).
     Returns (the question keys asked, in order; the last replies).
     """
-    reader = QuestionReader(language)
+    reader = QuestionReader(language, sms=sms)
     replies = client.send(sender, first)
     if any(b["payload"].startswith("/set_language") for b in buttons(replies)):  # the language menu
         replies = client.send(sender, '/set_language{"language":"%s"}' % language)

@@ -26,10 +26,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TELEGRAM_SECRET = "e2e-telegram-secret"
+ELKS_WEBHOOK_PASSWORD = "e2e-elks-webhook"
+
+
 class Servers:
-    def __init__(self, rasa_port: int, env: Dict[str, str]) -> None:
+    def __init__(self, rasa_port: int, env: Dict[str, str], gateways: "Gateways" = None) -> None:
+        self.rasa_port = rasa_port
         self.client = RestClient(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook")
         self.env = env
+        self.gateways = gateways
+
+    def webhook(self, channel: str) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/{channel}/webhook"
+
+    def telegram(self, language_code: str = "sv"):
+        from tests.support.clients import TelegramClient
+
+        return TelegramClient(self.gateways.telegram, self.webhook("telegram"), TELEGRAM_SECRET, language_code)
+
+    def elks(self):
+        from tests.support.clients import SmsClient
+
+        return SmsClient("46elks", self.webhook("46elks"), self.gateways.elks, webhook_password=ELKS_WEBHOOK_PASSWORD)
+
+    def twilio(self):
+        from tests.support.clients import SmsClient
+
+        return SmsClient("twilio", self.webhook("twilio"), self.gateways.twilio,
+                         auth_token=self.gateways.twilio.auth_token)
 
     def send(self, sender: str, message: str, metadata: Dict = None) -> List[Dict]:
         return self.client.send(sender, message, metadata)
@@ -41,8 +66,50 @@ class Servers:
         return result.stdout
 
 
+class Gateways:
+    """Local stand-ins for Telegram's Bot API, 46elks and Twilio, for the whole test session."""
+
+    def __init__(self) -> None:
+        from tests.support.gateways import ElksApi, TelegramBotApi, TwilioApi
+
+        self.telegram = TelegramBotApi().start()
+        self.elks = ElksApi().start()
+        self.twilio = TwilioApi().start()
+
+    def env(self, rasa_port: int) -> Dict[str, str]:
+        return {
+            "TELEGRAM_BOT_TOKEN": self.telegram.token,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE": self.telegram.root_url,
+            "TELEGRAM_MODE": "webhook",
+            "ELKS_API_USERNAME": self.elks.username,
+            "ELKS_API_PASSWORD": self.elks.password,
+            "ELKS_SENDER": "+46766861004",
+            "ELKS_WEBHOOK_PASSWORD": ELKS_WEBHOOK_PASSWORD,
+            "ELKS_API_BASE": self.elks.root_url,
+            "TWILIO_ACCOUNT_SID": self.twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio.auth_token,
+            "TWILIO_SENDER": "+46766861005",
+            "TWILIO_API_BASE": self.twilio.root_url,
+            "INTAKE_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+        }
+
+    def stop(self) -> None:
+        for api in (self.telegram, self.elks, self.twilio):
+            api.stop()
+
+
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
+def gateways():
+    found = Gateways()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, gateways):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run 'make model' (make test does it)")
     data_dir = tmp_path_factory.mktemp("e2e")
@@ -53,6 +120,7 @@ def servers(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{data_dir / 'intake.db'}",
         "INTAKE_SECRET": "e2e-secret",
     })
+    env.update(gateways.env(rasa_port))
     intake = str(Path(sys.executable).parent / "intake")
     subprocess.run([intake, "db", "upgrade"], env=env, check=True, cwd=PROJECT_ROOT, capture_output=True)
     subprocess.run([intake, "demo", "load"], env=env, check=True, cwd=PROJECT_ROOT, capture_output=True)
@@ -76,13 +144,14 @@ def servers(tmp_path_factory):
             time.sleep(1)
         else:
             pytest.fail("servers did not start in 240 s")
-        yield Servers(rasa_port, env)
+        yield Servers(rasa_port, env, gateways)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
