@@ -156,7 +156,7 @@ def sms_answers(language: str) -> Dict[str, str]:
         "name": "Amina",
         "municipality": "1",
         "age_band": "34",
-        "interpreter": "2",
+        "interpreter": "1",  # 1 no, 2 yes
         "interpreter_language": language,
     }
 
