@@ -52,7 +52,10 @@ class ActionAskBookingSession(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
-        offered = await in_transaction(lambda session: [_session_view(s) for s in seats.upcoming_sessions(session)])
+        limit = 2 if catalog.variant == "sms" else 3  # in an SMS every line costs
+        offered = await in_transaction(
+            lambda session: [_session_view(s) for s in seats.upcoming_sessions(session, limit=limit)]
+        )
         if not offered:
             say(dispatcher, catalog, "sessions_none_left")
         buttons = []

@@ -183,7 +183,8 @@ def ask(dispatcher: CollectingDispatcher, catalog: Catalog, question: Question) 
         for code in question.options
         if not typed
     ]
-    if question.skippable:
+    # in an SMS a typed answer (a name, an age) needs no numbered "skip": typing "skip" works
+    if question.skippable and (buttons or catalog.variant != "sms"):
         buttons.append(skip_button(catalog))
     send(dispatcher, catalog, text, buttons)
 

@@ -151,7 +151,8 @@ class QuestionFormValidation(FormValidationAction, ABC):
         values = self.read(question, tracker)
         if values is None:  # a request (stop, help ...): Rasa's rules take it
             return []
-        if values.get(question.key) == INVALID or question.kind == TEXT:
+        # not a name: "Amina" says nothing about the language the participant wants
+        if values.get(question.key) == INVALID or (question.kind == TEXT and question.key != "name"):
             # not an answer we could read, or free text: is it another language?
             offer = switch_offer(dispatcher, tracker)
             if offer is not None:
