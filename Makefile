@@ -56,11 +56,13 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 
 # `make bench`: install the competitors (.[bench]) and run the benchmarks: language identification
 # (writes benchmarks/results/lid.md), then the intake spine (trains a model from scratch and runs
-# the servers; writes benchmarks/results/intake.txt). About ten minutes in all.
+# the servers; writes benchmarks/results/intake.txt), then the SMS cost of a whole intake in each
+# language (benchmarks/results/sms_cost.md). About fifteen minutes in all.
 .PHONY: bench
 bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/lid.py
 	set -o pipefail; $(BIN)/python benchmarks/intake.py | tee benchmarks/results/intake.txt
+	set -o pipefail; $(BIN)/python benchmarks/sms_cost.py | tee benchmarks/results/sms_cost.md
 
 clean:
 	rm -rf models results .rasa var

@@ -115,6 +115,24 @@ def keyboard(buttons: List[Dict[str, Any]]) -> InlineKeyboardMarkup:
     )
 
 
+def well_formed(update: Update) -> bool:
+    """The fields our handling relies on are there (PTB parses partial objects without complaint)."""
+    try:
+        for message in (update.message, update.edited_message):
+            if message is not None and (message.chat is None or message.chat.id is None or not message.chat.type):
+                return False
+        query = update.callback_query
+        if query is not None and (not query.id or query.from_user is None):
+            return False
+        member = update.my_chat_member
+        if member is not None and (member.chat is None or member.chat.id is None or not member.chat.type
+                                   or member.new_chat_member is None or not member.new_chat_member.status):
+            return False
+    except AttributeError:
+        return False
+    return True
+
+
 # -- output ---------------------------------------------------------------------------------
 
 
@@ -256,7 +274,7 @@ class TelegramInput(InputChannel):
         except Exception:  # noqa: BLE001 - any malformed update is the sender's error
             logger.info("telegram: an update could not be read", exc_info=True)
             return response.json({"error": "malformed update"}, status=400)
-        if update is None:
+        if update is None or not well_formed(update):
             return response.json({"error": "malformed update"}, status=400)
         update_key = str(update.update_id)
         if not await unit_of_work(store.first_delivery, CHANNEL, update_key):

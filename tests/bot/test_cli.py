@@ -250,15 +250,16 @@ def referrals(database):
 def test_referrals_list(referrals):
     lines = run("referrals", "list").output.splitlines()
     assert lines[0].split("\t") == ["id", "created", "status", "urgent", "priority", "language", "channel",
-                                    "barriers", "booking"]
+                                    "screening", "barriers", "booking", "undelivered"]
     rows = [line.split("\t") for line in lines[1:]]
     assert [int(r[0]) for r in rows] == [referrals["urgent"], referrals["booked"]]  # urgent first
     urgent, booked = rows
-    assert (urgent[2], urgent[3], urgent[5], urgent[6]) == ("new", "yes", "sv", "telegram")
-    assert "HOMELESS" in urgent[7].split(",")
-    assert urgent[8] == "-"
+    assert (urgent[2], urgent[3], urgent[5], urgent[6], urgent[7]) == ("new", "yes", "sv", "telegram", "full")
+    assert "HOMELESS" in urgent[8].split(",")
+    assert urgent[9] == "-"
+    assert urgent[10] == "0"
     assert booked[3] == "no"
-    assert booked[8] == f"booked {referrals['start']:%Y-%m-%d %H:%M}"
+    assert booked[9] == f"booked {referrals['start']:%Y-%m-%d %H:%M}"
     # filtering by status
     assert len(run("referrals", "list", "--status", "declined").output.splitlines()) == 1
     run("referrals", "list", "--status", "bogus", expect=2)

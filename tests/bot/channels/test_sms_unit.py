@@ -10,7 +10,7 @@ import yaml
 from bot.channels.sms import MAX_INBOUND, e164, render, resolve_reply
 from bot.channels.sms_text import is_gsm
 from bot.i18n import load_catalogs
-from bot.i18n.catalog import placeholders
+from bot.i18n.catalog import Catalog, placeholders
 from tests.conftest import PROJECT_ROOT
 
 RLM = "\u200f"
@@ -216,6 +216,23 @@ def test_for_sms_leaves_the_catalogue_itself_alone(catalogs):
     assert dict(sv.messages) == before_messages
     assert dict(sv.questions["consent_data"]) == before_consent
     assert sv.variant == ""
+
+
+def test_for_sms_merges_options_and_parts_of_a_question():
+    catalog = Catalog(
+        code="xx", name="xx", direction="ltr", status="draft", reviewer="",
+        messages={"hello": "Hello there, {name}!", "bye": "Bye"},
+        questions={"q": {"text": "A long question?", "options": {"a": "Option A", "b": "Option B"}, "also": {"a": "alpha"}}},
+        sms={"messages": {"hello": "Hi {name}"}, "questions": {"q": {"options": {"b": "B"}}, "new": "New?"}},
+    )
+    sms = catalog.for_sms()
+    assert sms.option_labels("q") == {"a": "Option A", "b": "B"}
+    assert sms.question_text("q") == "A long question?"
+    assert sms.option_words("q") == {"a": ["alpha"]}
+    assert sms.question_text("new") == "New?"
+    assert sms.text("hello", name="Amal") == "Hi Amal"
+    assert sms.text("bye") == "Bye"
+    assert catalog.option_labels("q") == {"a": "Option A", "b": "Option B"}
 
 
 def test_for_sms_twice_gives_the_same_catalogue(catalogs):

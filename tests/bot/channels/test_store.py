@@ -337,3 +337,21 @@ def test_undelivered_counts(db):
     assert {(m.status, m.body, m.attempts) for m in failed} == {("failed", None, 1)}
     assert row(db, lost).status == "failed"
     assert row(db, queued).status == "queued"
+
+
+def test_concurrent_claims_of_one_message_give_it_to_exactly_one(db):
+    message_id = enqueue(db)
+    now = utcnow() + timedelta(seconds=1)
+    threads = 10
+    barrier = threading.Barrier(threads)
+
+    def attempt(_: int):
+        barrier.wait(timeout=30)
+        return claim(db, message_id, now=now)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(attempt, range(threads)))
+    claimed = [r for r in results if r is not None]
+    assert len(claimed) == 1, results
+    assert claimed[0].attempts == 1
+    assert row(db, message_id).attempts == 1

@@ -159,9 +159,19 @@ def test_a_text_without_spaces_is_cut_hard_at_the_limit():
     assert split_text(text) == ["x" * MAX_TEXT, "x" * MAX_TEXT, "x" * (10_000 - 2 * MAX_TEXT)]
 
 
+def test_a_text_whose_only_space_is_near_the_start_is_cut_into_full_parts():
+    text = "ab " + "x" * 5000
+    parts = split_text(text)
+    assert [len(part) for part in parts] == [MAX_TEXT, len(text) - MAX_TEXT]
+
+
+# few characters, many of them breaks and punctuation, so that cuts fall everywhere
+BREAKY = st.sampled_from(list("ab.,!- \n\n\t\u00a0\u3000\u2028😀ٔ"))
+
+
 @given(
-    text=st.text(alphabet=st.sampled_from(list("ab cd\n\t.ٔ😀")) | st.characters(), max_size=600),
-    limit=st.integers(min_value=1, max_value=120),
+    text=st.text(alphabet=BREAKY, max_size=400) | st.text(max_size=400),
+    limit=st.integers(min_value=1, max_value=40),
 )
 def test_parts_fit_and_no_character_is_lost(text, limit):
     parts = split_text(text, limit)
