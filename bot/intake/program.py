@@ -76,6 +76,8 @@ class Program:
         unknown = [k for k in short.get("questions") or () if k not in QUESTIONS]
         if unknown:
             raise ValueError(f"short_intake names unknown questions: {unknown}")
+        if short.get("questions") and "consent_data" not in short["questions"]:
+            raise ValueError("short_intake must ask consent_data: without consent nothing is stored")
         return cls(
             activity=dict(raw.get("activity") or {}),
             served_municipalities=tuple(eligibility.get("served_municipalities") or ()),

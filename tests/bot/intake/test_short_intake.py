@@ -98,3 +98,8 @@ def test_a_short_intake_from_a_mapping():
     assert program.short_intake_questions == ("consent_data", "name")
     assert program.short_intake_on("twilio") and not program.short_intake_on("46elks")
     assert next_questions({"consent_data": "yes"}, only=program.short_intake_questions) == ["consent_data", "name"]
+
+
+def test_a_short_intake_without_consent_is_refused():
+    with pytest.raises(ValueError, match="consent_data"):
+        Program.from_mapping({"short_intake": {"channels": ["46elks"], "questions": ["name", "age_band"]}})
