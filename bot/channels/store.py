@@ -62,9 +62,17 @@ def purge_inbound(session: Session, older_than: timedelta = timedelta(days=7)) -
 
 
 def save_choices(session: Session, pseudonym: str, options: Sequence[Dict[str, str]]) -> None:
-    """Remember the options of the question just sent (none: forget the earlier ones)."""
+    """Remember the options of the question just sent (none: forget the earlier ones).
+
+    An option may name the ``message`` that carried it (Telegram), so that a tap on the keyboard
+    of an earlier question is told apart from an answer to the current one.
+    """
     row = session.get(PendingChoice, pseudonym)
-    cleaned = [{"title": str(o.get("title", "")), "payload": str(o.get("payload", ""))} for o in options]
+    cleaned = [
+        {"title": str(o.get("title", "")), "payload": str(o.get("payload", "")),
+         **({"message": str(o["message"])} if o.get("message") is not None else {})}
+        for o in options
+    ]
     if not cleaned:
         if row is not None:
             session.delete(row)

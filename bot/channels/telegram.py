@@ -81,11 +81,14 @@ def decode_callback(data: str, options: List[Dict[str, str]]) -> Optional[str]:
     if data.startswith("l:"):
         return "/set_language" + json.dumps({"language": data[2:]}, ensure_ascii=False, separators=(",", ":"))
     if data.startswith("#"):
-        try:
-            return options[int(data[1:])]["payload"]
-        except (ValueError, IndexError, KeyError):
+        digits = data[1:]
+        if not digits.isdigit():
             return None
-    if data.startswith("/"):
+        try:
+            return options[int(digits)]["payload"]
+        except (IndexError, KeyError):
+            return None
+    if data.startswith("/") and "{" not in data:  # "/skip": an intent without entities
         return data
     return None
 
@@ -104,7 +107,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     parts.append(rest)
-    return [p for p in parts if p] or [""]
+    return [p for p in parts if p.strip()]  # Telegram refuses a blank text
 
 
 def keyboard(buttons: List[Dict[str, Any]]) -> InlineKeyboardMarkup:
@@ -148,6 +151,7 @@ class TelegramOutput(OutputChannel):
     def __init__(self, bot: Bot, participant: str) -> None:
         self.bot = bot
         self.participant = participant  # the pseudonym, for recording failed messages
+        self.turn_options: List[Dict[str, str]] = []  # the buttons sent in this turn, with their message
 
     async def _call(self, method: Callable[..., Awaitable[Any]], chat_id: str, **kwargs: Any) -> Any:
         delay = 1.0
@@ -180,12 +184,15 @@ class TelegramOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        parts = split_text(text)
+        parts = split_text(text) or ["…"]  # buttons need a text to hang on
         for part in parts[:-1]:
             await self._call(self.bot.send_message, recipient_id, text=part)
-        if any(encode_callback(str(b.get("payload", "")), i).startswith("#") for i, b in enumerate(buttons)):
-            await unit_of_work(store.save_choices, self.participant, buttons)
-        await self._call(self.bot.send_message, recipient_id, text=parts[-1], reply_markup=keyboard(buttons))
+        sent = await self._call(self.bot.send_message, recipient_id, text=parts[-1], reply_markup=keyboard(buttons))
+        if sent is not None:
+            ref = str(sent.message_id)
+            self.turn_options += [{"title": str(b.get("title", "")), "payload": str(b.get("payload", "")),
+                                   "message": ref} for b in buttons]
+            await unit_of_work(store.save_choices, self.participant, self.turn_options)
 
     async def send_quick_replies(self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]],
                                  **kwargs: Any) -> None:
@@ -327,7 +334,15 @@ class TelegramInput(InputChannel):
         if message is None or not isinstance(message, Message) or message.chat.type != PRIVATE or not query.data:
             return
         options = await unit_of_work(store.load_choices, self.participant(message.chat.id))
-        payload = decode_callback(query.data, options)
+        current = [o for o in options if o.get("message") == str(message.message_id)]
+        if not current:  # the keyboard of an earlier question: tapping it must not answer this one
+            try:
+                await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=message.message_id,
+                                                    reply_markup=None)
+            except TelegramError:
+                logger.debug("telegram: an old keyboard could not be removed", exc_info=True)
+            return
+        payload = decode_callback(query.data, current)
         if payload is None:
             return
         await self.mark_choice(bot, message, query.data)
@@ -356,6 +371,8 @@ class TelegramInput(InputChannel):
             metadata["language_code"] = user.language_code
         output = TelegramOutput(bot, self.participant(chat_id))
         await on_new_message(UserMessage(text, output, str(chat_id), input_channel=CHANNEL, metadata=metadata))
+        if not output.turn_options:  # no question with buttons now: no earlier keyboard answers anything
+            await unit_of_work(store.save_choices, output.participant, [])
 
     async def reply_politely(self, message: Message, bot: Bot, request: Request, key: str) -> None:
         if message.chat.type != PRIVATE:

@@ -203,3 +203,23 @@ def test_polling_mode_takes_the_same_path(servers):
             poller.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(poller.pid, signal.SIGKILL)
+
+
+def test_a_keyboard_of_an_earlier_question_answers_nothing(servers):
+    """Typed past a question, then its old button tapped: the current question is not answered."""
+    client = servers.telegram()
+    api = servers.gateways.telegram
+    chat = new_chat()
+    client.send(str(chat), "Hej, jag vill anmäla mig")
+    consent = [m for m in api.sent_messages(chat) if m.get("reply_markup")][-1]
+    client.send(str(chat), "ja")  # consent typed, not tapped; the health question comes
+    client.send(str(chat), "ja")  # health consent typed; the name question (no buttons) comes
+    before = len(api.sent_texts(chat))
+    update = update_json("callback_query", next_id(), user_id=chat, data="c:yes", text=consent["text"],
+                         message_id=consent["message_id"], inline_keyboard=consent["reply_markup"]["inline_keyboard"])
+    assert client.post(update).status_code == 200
+    assert len(api.sent_texts(chat)) == before  # nothing answered, nothing asked again
+    assert any(c.get("message_id") == consent["message_id"] for c in api.calls("editMessageReplyMarkup"))
+    # the name question still waits for its answer
+    replies = client.send(str(chat), "Amina")
+    assert QuestionReader("sv").asked(replies) == "phone", texts(replies)

@@ -111,7 +111,12 @@ def test_any_payload_fits_in_64_bytes(payload, index):
 # -- long texts -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "Hej!", "a" * MAX_TEXT, "ord " * (MAX_TEXT // 4), "rad\n\n" * 800])
+@pytest.mark.parametrize("text", ["", " ", "\n\n", " " * 5000])
+def test_a_blank_text_has_no_parts_telegram_would_refuse(text):
+    assert split_text(text) == []
+
+
+@pytest.mark.parametrize("text", ["Hej!", "a" * MAX_TEXT, "ord " * (MAX_TEXT // 4), "rad\n\n" * 800])
 def test_texts_within_the_limit_are_unchanged(text):
     assert len(text) <= MAX_TEXT
     assert split_text(text) == [text]
@@ -238,3 +243,10 @@ def test_typed_text_never_becomes_an_intent_with_entities(typed):
     text = as_user_text(typed)
     if text.startswith("/"):
         assert re.fullmatch(r"/(greet|help|stop|change_language)", text)
+
+
+@pytest.mark.parametrize("data", ["#-1", "#+1", "# 1", '/choose{"choice":"yes"}', '/set_language{"language":"ar"}'])
+def test_forged_indexes_and_raw_intents_with_entities_are_refused(data):
+    """Only the short forms carry entities: a modified client cannot send '/choose{...}' as a tap."""
+    options = [{"title": "Ja", "payload": choice_payload("yes")}, {"title": "Nej", "payload": choice_payload("no")}]
+    assert decode_callback(data, options) is None
