@@ -46,7 +46,15 @@ db: $(VENV)/.installed
 run: $(MODEL) db
 	$(BIN)/intake run
 
-test: $(MODEL)
+# The browser tests drive Debian's Chromium with Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	@echo "Installing Chromium from Debian's packages (for the browser tests) ..."
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(MODEL) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
@@ -65,4 +73,4 @@ bench: $(VENV)/.bench-installed
 	set -o pipefail; $(BIN)/python benchmarks/sms_cost.py | tee benchmarks/results/sms_cost.md
 
 clean:
-	rm -rf models results .rasa var
+	rm -rf models results .rasa var tests/artifacts

@@ -73,7 +73,7 @@ def main() -> None:
         rasa_port, actions_port = free_port(), free_port()
         log = open(workdir / "servers.log", "w")
         server = subprocess.Popen([str(BIN / "intake"), "run", "--rasa-port", str(rasa_port), "--actions-port",
-                                   str(actions_port), "--model", str(model)], env=env, cwd=ROOT, stdout=log,
+                                   str(actions_port), "--web-port", "0", "--model", str(model)], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
             started = time.perf_counter()

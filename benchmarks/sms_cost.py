@@ -80,7 +80,7 @@ def main() -> int:
         engine.dispose()
         log = open(workdir / "servers.log", "w")
         server = subprocess.Popen([str(BIN / "intake"), "run", "--rasa-port", str(rasa_port), "--actions-port",
-                                   str(actions_port), "--model", args.model], env=env, cwd=ROOT, stdout=log,
+                                   str(actions_port), "--web-port", "0", "--model", args.model], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 300

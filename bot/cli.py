@@ -383,18 +383,111 @@ def telegram_poll(webhook: str, timeout: int) -> None:
     poll(token, api_base, webhook, secret, timeout=timeout)
 
 
+# -- staff users ----------------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Staff accounts for the tablet chat and the dashboard (passwords stored as Argon2 hashes)."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
+@click.option("--role", type=click.Choice(["caseworker", "ngo_staff", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@pass_ctx
+def users_add(obj: Context, username: str, display_name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account."""
+    from bot.web.passwords import WeakPassword
+    from bot.web.users import UserError, create_user
+
+    password = _read_password(password_stdin)
+    try:
+        with obj.db.transaction() as session:
+            user = create_user(session, username, display_name, role, password)
+            click.echo(f"user {user.username} ({user.role}) created")
+    except (UserError, WeakPassword) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users.command("list")
+@pass_ctx
+def users_list(obj: Context) -> None:
+    """List staff accounts."""
+    from bot.web.users import list_users
+
+    with obj.db.transaction() as session:
+        click.echo("username\trole\tactive\tname\tlast sign-in")
+        for u in list_users(session):
+            last = obj.show(u.last_login_at) if u.last_login_at else "-"
+            click.echo(f"{u.username}\t{u.role}\t{'yes' if u.active else 'no'}\t{u.display_name}\t{last}")
+
+
+@users.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True)
+@pass_ctx
+def users_password(obj: Context, username: str, password_stdin: bool) -> None:
+    """Set a new password."""
+    from bot.web.passwords import WeakPassword
+    from bot.web.users import find_user, set_password
+
+    password = _read_password(password_stdin)
+    with obj.db.transaction() as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        try:
+            set_password(session, user, password)
+        except WeakPassword as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo("password set")
+
+
+@users.command("disable")
+@click.argument("username")
+@pass_ctx
+def users_disable(obj: Context, username: str) -> None:
+    """Stop an account from signing in (its history stays)."""
+    from bot.web.users import find_user, set_active
+
+    with obj.db.transaction() as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        set_active(session, user, False)
+    click.echo(f"user {username} disabled")
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def web_command(host: str, port: int) -> None:
+    """Serve the web apps (the tablet chat) with waitress."""
+    from bot.web import serve
+
+    serve(host=host, port=port)
+
+
 # -- running --------------------------------------------------------------------------------
 
 @main.command("run")
 @click.option("--rasa-port", default=5005, show_default=True, type=int)
 @click.option("--actions-port", default=5055, show_default=True, type=int)
 @click.option("--model", default="models", show_default=True, help="Model file or directory.")
+@click.option("--web-port", default=8000, show_default=True, type=int, help="The tablet chat (0: not started).")
 @click.option("--debug", is_flag=True, help="Rasa's debug log (dialogue predictions).")
-def run_command(rasa_port: int, actions_port: int, model: str, debug: bool) -> None:
-    """Start the Rasa server (REST channel) and the action server; Ctrl-C stops both."""
+def run_command(rasa_port: int, actions_port: int, model: str, web_port: int, debug: bool) -> None:
+    """Start the Rasa server with its channels, the action server and the web apps; Ctrl-C stops all."""
     from bot.run import run_all
 
-    sys.exit(run_all(rasa_port=rasa_port, actions_port=actions_port, model=model, debug=debug))
+    sys.exit(run_all(rasa_port=rasa_port, actions_port=actions_port, model=model, web_port=web_port, debug=debug))
 
 
 if __name__ == "__main__":  # pragma: no cover

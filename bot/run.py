@@ -57,9 +57,16 @@ def telegram_polling(env: Dict[str, str]) -> bool:
 
 
 def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0.1", debug: bool = False,
-             credentials: str = "credentials.yml", poll_telegram: bool = False) -> List[Service]:
+             credentials: str = "credentials.yml", poll_telegram: bool = False,
+             web_port: Optional[int] = None) -> List[Service]:
     bin_dir = Path(sys.executable).parent
     extra = []
+    if web_port:
+        extra.append(Service(
+            "web apps",
+            [str(bin_dir / "intake"), "web", "--host", host, "--port", str(web_port)],
+            f"http://{host}:{web_port}/healthz",
+        ))
     if poll_telegram:
         extra.append(Service(
             "telegram poller",
@@ -82,8 +89,9 @@ def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0
     ] + extra
 
 
-def child_environment(actions_port: int) -> Dict[str, str]:
+def child_environment(actions_port: int, rasa_port: int = 5005) -> Dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("INTAKE_RASA_URL", f"http://127.0.0.1:{rasa_port}")
     env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{actions_port}/webhook")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -101,6 +109,8 @@ WEBHOOKS = {"REST": "rest", "Telegram": "telegram", "SMS (46elks)": "46elks", "S
 def channel_lines(rasa_port: int, on: List[str], off: Dict[str, List[str]], polling: bool) -> List[str]:
     lines = []
     for name in on:
+        if name == "Tablet channel":  # reached through the web app, not by people
+            continue
         line = f"{name + ':':15}http://127.0.0.1:{rasa_port}/webhooks/{WEBHOOKS.get(name, name)}/webhook"
         if name == "Telegram":
             line += " (polling Telegram for updates)" if polling else " (set the webhook: intake telegram setup)"
@@ -111,12 +121,13 @@ def channel_lines(rasa_port: int, on: List[str], off: Dict[str, List[str]], poll
 
 
 def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
-            debug: bool = False) -> int:
-    env = child_environment(actions_port)
+            debug: bool = False, web_port: Optional[int] = 8000) -> int:
+    env = child_environment(actions_port, rasa_port)
     credentials = Config.from_env(env).data_dir / "credentials.yml"
     channels_on, channels_off = write_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
     poll = telegram_polling(env) and "Telegram" in channels_on
-    procs = services(rasa_port, actions_port, model, debug=debug, credentials=str(credentials), poll_telegram=poll)
+    procs = services(rasa_port, actions_port, model, debug=debug, credentials=str(credentials), poll_telegram=poll,
+                     web_port=web_port)
     stopping = False
 
     def on_signal(signum, _frame):
@@ -147,6 +158,8 @@ def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "model
             print(
                 "\nThe intake assistant is running.\n"
                 + "".join(f"  {line}\n" for line in channel_lines(rasa_port, channels_on, channels_off, poll))
+                + (f"  {'Tablet chat:':15}http://127.0.0.1:{web_port}/tablet  (staff sign in; "
+                   "intake users add creates accounts)\n" if web_port else "")
                 + f"  action server: http://127.0.0.1:{actions_port}/health\n"
                 "Press Ctrl-C to stop.",
                 flush=True,

@@ -228,6 +228,9 @@ class InboundMessage(Base):
     channel = Column(String(32), nullable=False)
     external_id = Column(String(100), nullable=False)
     received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    # what was answered, for a channel that answers in the response (the tablet): a resent
+    # message gets the same answer instead of none
+    response = Column(JSON)
 
     __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external_id"),)
 
@@ -276,3 +279,26 @@ class OutboundMessage(Base):
         ),
         Index("ix_outbound_status_next_attempt", "status", "next_attempt_at"),
     )
+
+
+STAFF_ROLES = ("caseworker", "ngo_staff", "admin")
+
+
+class StaffUser(Base):
+    """A person who signs in: municipal caseworkers, the NGO's staff (the tablet), administrators.
+
+    Passwords are kept only as Argon2 hashes (:mod:`bot.web.passwords`).
+    """
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True, server_default=text("true"))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = Column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("role IN ('caseworker', 'ngo_staff', 'admin')", name="role"),)

@@ -113,7 +113,7 @@ def servers(tmp_path_factory, gateways):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run 'make model' (make test does it)")
     data_dir = tmp_path_factory.mktemp("e2e")
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     env = dict(os.environ)
     env.update({
         "INTAKE_DATA_DIR": str(data_dir),
@@ -131,7 +131,8 @@ def servers(tmp_path_factory, gateways):
     engine.dispose()
     log = open(data_dir / "servers.log", "w")
     process = subprocess.Popen(
-        [intake, "run", "--rasa-port", str(rasa_port), "--actions-port", str(actions_port), "--model", str(MODEL)],
+        [intake, "run", "--rasa-port", str(rasa_port), "--actions-port", str(actions_port), "--web-port", str(web_port),
+         "--model", str(MODEL)],
         env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -144,7 +145,9 @@ def servers(tmp_path_factory, gateways):
             time.sleep(1)
         else:
             pytest.fail("servers did not start in 240 s")
-        yield Servers(rasa_port, env, gateways)
+        servers = Servers(rasa_port, env, gateways)
+        servers.web_url = f"http://127.0.0.1:{web_port}"
+        yield servers
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -155,3 +158,57 @@ def servers(tmp_path_factory, gateways):
         log.close()
 
 
+
+
+# -- the browser (Debian's Chromium driven by Playwright; no browser download) ---------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+STAFF_PASSWORD = "tablet-e2e-password"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def staff(servers):
+    """An NGO staff account, made with the `intake users add` command."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "intake"), "users", "add", "nora", "--name", "Nora Nilsson",
+         "--role", "ngo_staff", "--password-stdin"],
+        input=STAFF_PASSWORD + "\n", env=servers.env, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return {"username": "nora", "password": STAFF_PASSWORD, "name": "Nora Nilsson"}
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context (tablet-sized) per test; a screenshot is kept when the test ends."""
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="sv-SE")
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a screenshot is a bonus, never a failure
+            pass
+        context.close()

@@ -24,10 +24,14 @@ TWILIO_ENV = {"TWILIO_ACCOUNT_SID": "AC0123", "TWILIO_AUTH_TOKEN": "twilio-token
 SECRETS = [value for env in (TELEGRAM_ENV, ELKS_ENV, TWILIO_ENV) for value in env.values()]
 
 
-def test_an_empty_environment_starts_only_rest():
+TABLET = "bot.channels.tablet.TabletInput"
+ALWAYS = ["REST", "Tablet channel"]  # need no settings: the tablet's key derives from INTAKE_SECRET
+
+
+def test_an_empty_environment_starts_only_rest_and_the_tablet_channel():
     kept, on, off = render_credentials(SOURCE, {})
-    assert kept == {"rest": None}
-    assert on == ["REST"]
+    assert kept == {"rest": None, TABLET: None}
+    assert on == ALWAYS
     assert off == {
         "Telegram": ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
         "SMS (46elks)": ["ELKS_API_PASSWORD", "ELKS_API_USERNAME", "ELKS_SENDER", "ELKS_WEBHOOK_PASSWORD"],
@@ -37,13 +41,13 @@ def test_an_empty_environment_starts_only_rest():
 
 def test_optional_variables_alone_start_nothing():
     kept, on, _off = render_credentials(SOURCE, {"TELEGRAM_API_BASE": "http://x", "INTAKE_PUBLIC_URL": "https://y"})
-    assert on == ["REST"]
-    assert list(kept) == ["rest"]
+    assert on == ALWAYS
+    assert list(kept) == ["rest", TABLET]
 
 
 def test_telegram_on_with_its_variables_and_secrets_left_for_rasa():
     kept, on, off = render_credentials(SOURCE, dict(TELEGRAM_ENV))
-    assert on == ["REST", "Telegram"]
+    assert on == ALWAYS + ["Telegram"]
     assert set(off) == {"SMS (46elks)", "SMS (Twilio)"}
     assert kept[TELEGRAM] == {
         "token": "${TELEGRAM_BOT_TOKEN}",
@@ -61,7 +65,7 @@ def test_an_optional_variable_takes_the_environment_value():
 
 def test_a_variable_set_to_the_empty_string_counts_as_missing():
     _kept, on, off = render_credentials(SOURCE, {**TELEGRAM_ENV, "TELEGRAM_BOT_TOKEN": ""})
-    assert on == ["REST"]
+    assert on == ALWAYS
     assert off["Telegram"] == ["TELEGRAM_BOT_TOKEN"]
 
 
@@ -77,7 +81,7 @@ def test_one_missing_variable_keeps_a_channel_off():
 def test_all_channels_on(tmp_path):
     env = {**TELEGRAM_ENV, **ELKS_ENV, **TWILIO_ENV, "INTAKE_PUBLIC_URL": "https://intake.example.org"}
     kept, on, off = render_credentials(SOURCE, env)
-    assert on == ["REST", "Telegram", "SMS (46elks)", "SMS (Twilio)"]
+    assert on == ALWAYS + ["Telegram", "SMS (46elks)", "SMS (Twilio)"]
     assert off == {}
     assert kept[ELKS]["api_base"] == "https://api.46elks.com"
     assert kept[ELKS]["public_url"] == "https://intake.example.org"
@@ -89,7 +93,7 @@ def test_written_credentials_hold_no_secrets_and_rasa_reads_them(tmp_path, monke
     env = {**TELEGRAM_ENV, **ELKS_ENV, **TWILIO_ENV}
     target = tmp_path / "var" / "credentials.yml"
     on, off = write_credentials(SOURCE, target, env)
-    assert on == ["REST", "Telegram", "SMS (46elks)", "SMS (Twilio)"]
+    assert on == ALWAYS + ["Telegram", "SMS (46elks)", "SMS (Twilio)"]
     assert off == {}
     written = target.read_text(encoding="utf-8")
     for secret in SECRETS:
@@ -118,13 +122,13 @@ def test_written_credentials_hold_no_secrets_and_rasa_reads_them(tmp_path, monke
     assert config[TWILIO]["sender"] == TWILIO_ENV["TWILIO_SENDER"]
 
 
-def test_written_credentials_with_only_rest_are_readable_by_rasa(tmp_path, monkeypatch):
+def test_written_credentials_without_gateways_are_readable_by_rasa(tmp_path, monkeypatch):
     for name in (*TELEGRAM_ENV, *ELKS_ENV, *TWILIO_ENV):
         monkeypatch.delenv(name, raising=False)
     target = tmp_path / "credentials.yml"
     on, _off = write_credentials(SOURCE, target, {})
-    assert on == ["REST"]
-    assert read_config_file(target) == {"rest": None}
+    assert on == ALWAYS
+    assert read_config_file(target) == {"rest": None, TABLET: None}
 
 
 def test_an_optional_value_from_the_environment_survives_rasas_reader(tmp_path, monkeypatch):
