@@ -223,6 +223,28 @@ def demo_load(obj: Context, if_empty: bool) -> None:
                 return
         added = load_demo(session, obj.config)
     click.echo(f"added {added} demo sessions")
+    demo_account(obj)
+
+
+def demo_account(obj: Context) -> None:
+    """A staff account to try the tablet chat with, on a fresh local install (never in production)."""
+    import secrets as _secrets
+
+    from bot.db.models import StaffUser
+    from bot.web.users import create_user
+
+    if obj.config.production:
+        return
+    with obj.db.transaction() as session:
+        if session.execute(select(func.count(StaffUser.id))).scalar_one():
+            return
+        password = _secrets.token_urlsafe(9)
+        create_user(session, "demo", "Demo (NGO staff)", "ngo_staff", password)
+    path = obj.config.data_dir / "demo-account.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"username: demo\npassword: {password}\n", encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(f"created the staff account 'demo' for the tablet chat; its password is in {path}")
 
 
 # -- referrals ------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_db_upgrade_with_database_url_option(tmp_path, monkeypatch):
 
 def test_demo_load(database):
     result = run("demo", "load")
-    assert result.output.strip() == "added 4 demo sessions"
+    assert result.output.splitlines()[0] == "added 4 demo sessions"
     program = load_program(PROJECT_ROOT / "program.yml")
     now = datetime.now(STOCKHOLM)
     with database.transaction() as session:
@@ -130,8 +130,29 @@ def test_demo_load(database):
         assert len({s.starts_at.date() for s in rows}) == 4
 
 
+def test_demo_load_makes_a_staff_account_for_the_tablet_once(database, tmp_path):
+    from bot.web.users import authenticate
+
+    assert "created the staff account 'demo'" in run("demo", "load").output
+    secret_file = tmp_path / "var" / "demo-account.txt"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    password = secret_file.read_text().split("password: ")[1].strip()
+    with database.transaction() as session:
+        assert authenticate(session, "demo", password).role == "ngo_staff"
+    assert "staff account" not in run("demo", "load").output  # not again once there is an account
+
+
+def test_demo_load_makes_no_account_in_production(database, monkeypatch):
+    monkeypatch.setenv("INTAKE_ENV", "production")
+    assert "staff account" not in run("demo", "load").output
+    with database.transaction() as session:
+        from bot.db.models import StaffUser
+
+        assert session.execute(select(func.count(StaffUser.id))).scalar_one() == 0
+
+
 def test_demo_load_if_empty_adds_once(database):
-    assert run("demo", "load", "--if-empty").output.strip() == "added 4 demo sessions"
+    assert run("demo", "load", "--if-empty").output.splitlines()[0] == "added 4 demo sessions"
     second = run("demo", "load", "--if-empty")
     assert "nothing added" in second.output
     assert count_sessions(database) == 4

@@ -167,8 +167,10 @@ ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 STAFF_PASSWORD = "tablet-e2e-password"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while it
+    is open, which async tests (pytest-asyncio) in later modules could not start beside."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -189,3 +189,28 @@ def test_a_message_sent_while_offline_is_sent_when_the_connection_returns(page, 
     assert page.locator(".unsent").count() == 0
     reader = QuestionReader("sv")
     assert last_question(page, reader) == "consent_health"  # taken once, and answered
+
+
+def tablet_webhook(servers):
+    return f"http://127.0.0.1:{servers.rasa_port}/webhooks/tablet/webhook"
+
+
+def test_the_tablet_channel_takes_only_the_web_apps_key(servers):
+    body = {"sender": "s" * 12, "message_id": "m" * 12, "text": "hej", "assisted_by": "mallory"}
+    for key in (None, "wrong"):
+        headers = {"X-Intake-Tablet-Key": key} if key else {}
+        assert requests.post(tablet_webhook(servers), json=body, headers=headers, timeout=30).status_code == 403
+
+
+def test_a_message_sent_again_gets_the_first_answer(servers):
+    from bot.config import Config
+    from bot.web.config import tablet_key
+
+    key = tablet_key(Config.from_env(servers.env))
+    body = {"sender": f"again{time.time_ns()}", "message_id": f"id{time.time_ns()}", "text": "/greet",
+            "tapped": True, "language": "sv"}
+    first = requests.post(tablet_webhook(servers), json=body, headers={"X-Intake-Tablet-Key": key}, timeout=60)
+    again = requests.post(tablet_webhook(servers), json=body, headers={"X-Intake-Tablet-Key": key}, timeout=60)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() and first.json()["replies"]  # the same answer, not none
+    assert QuestionReader("sv").asked(first.json()["replies"]) == "consent_data"
