@@ -12,8 +12,10 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     ask,
     catalog_of,
+    channel_of,
     choice_payload,
     format_day,
+    funnel_key,
     in_transaction,
     is_interruption,
     latest_entity,
@@ -25,6 +27,8 @@ from actions.common import (
     skip_button,
 )
 from actions.forms import INVALID, QuestionFormValidation, read_answer
+from bot.intake.funnel import record_step
+from bot.intake.transcript import from_events, save_transcript
 from bot.db.models import ActivitySession, Booking
 from bot.intake import booking as seats
 from bot.intake.answers import first_number, normalize
@@ -162,8 +166,14 @@ class ActionConfirmBooking(Action):
         referral_id = tracker.get_slot("referral_id")
         view = None
         if referral_id is not None:
+            conversation, channel, language = funnel_key(tracker), channel_of(tracker), tracker.get_slot("language")
+            transcript = from_events(tracker.events)
+
             def load(session):
                 booking = seats.active_booking(session, int(referral_id))
+                save_transcript(session, int(referral_id), transcript)  # now with the booking
+                if booking is not None and booking.status == seats.BOOKED:
+                    record_step(session, conversation, "booked", channel, language)
                 return _booking_view(session, booking) if booking else None
 
             view = await in_transaction(load)

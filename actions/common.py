@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.config import PROJECT_ROOT, Config
 from bot.db import get_database
 from bot.i18n import Catalog, Catalogs, load_catalogs
+from bot.intake.funnel import conversation_key, record_step
 from bot.intake.participants import pseudonym
 from bot.intake.program import Program, load_program
 from bot.intake.questions import SKIPPED, Question
@@ -22,6 +24,7 @@ from bot.language.model import words
 from bot.language.names import language_code
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # Intents that interrupt a form instead of answering its question, and how sure NLU must be.
 INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language", "cancel_booking", "erase_data"})
@@ -113,6 +116,25 @@ def channel_slots(tracker: Tracker) -> Dict[str, Any]:
 
 def participant_key(tracker: Tracker) -> str:
     return pseudonym(settings().secret, channel_of(tracker), tracker.sender_id)
+
+
+def funnel_key(tracker: Tracker) -> str:
+    """The conversation's anonymous key in the dashboard's funnel."""
+    return conversation_key(settings().secret, channel_of(tracker), tracker.sender_id)
+
+
+async def record_funnel(tracker: Tracker, *steps: str) -> None:
+    """Record steps of the funnel (started, consented, answered:<question> ...), each once."""
+    key, channel, language = funnel_key(tracker), channel_of(tracker), tracker.get_slot("language")
+
+    def store(session):
+        for step in steps:
+            record_step(session, key, step, channel, language)
+
+    try:
+        await in_transaction(store)
+    except Exception:  # noqa: BLE001 - statistics must never stop a participant's intake
+        logger.warning("the funnel step %s was not recorded", ",".join(steps), exc_info=True)
 
 
 async def in_transaction(work: Callable[..., T], *args: Any) -> T:

@@ -7,6 +7,7 @@ typed label, a number, a place, yes/no words); anything it cannot read gets a po
 
 from __future__ import annotations
 
+import logging
 import uuid
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
@@ -23,6 +24,7 @@ from actions.common import (
     channel_of,
     channel_slots,
     first_contact_language,
+    funnel_key,
     in_transaction,
     is_interruption,
     language_of,
@@ -30,16 +32,20 @@ from actions.common import (
     latest_intent,
     participant_key,
     program,
+    record_funnel,
     say,
     settings,
     short_intake,
 )
 from actions.language import read_language_choice, send_language_menu, switch_language, switch_offer
 from bot.intake.answers import interpret
+from bot.intake.funnel import answered as answered_step
+from bot.intake.funnel import record_step, unlink_conversation
 from bot.intake.participants import get_or_create_participant, record_consent
 from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
 
 INVALID = "__invalid__"
+logger = logging.getLogger(__name__)
 PASSTHROUGH_SLOTS = ("language", "answer_notes", "languages_offered", "channel_phone")
 
 
@@ -130,8 +136,15 @@ class QuestionFormValidation(FormValidationAction, ABC):
         from_channel = [SlotSet(key, value) for key, value in channel_slots(tracker).items()]
         if requested is None:  # the form starts: answer a first message in its language
             found = None if tracker.get_slot("language") else first_contact_language(tracker)
+            if self.form_name() == "intake_form":
+                await record_funnel(tracker, "started")
             return from_channel + ([SlotSet("language", found)] if found else [])
-        return from_channel + self.extract_answer(requested, question, dispatcher, tracker)
+        events = self.extract_answer(requested, question, dispatcher, tracker)
+        if question is not None and any(
+            e.get("name") == question.key and e.get("value") not in (None, INVALID) for e in events
+        ):
+            await record_funnel(tracker, answered_step(question.key))
+        return from_channel + events
 
     def extract_answer(
         self, requested: str, question: Optional[Question], dispatcher: CollectingDispatcher, tracker: Tracker
@@ -206,6 +219,12 @@ class ValidateIntakeForm(QuestionFormValidation):
     ) -> Dict[Text, Any]:
         intake_key = tracker.get_slot("intake_key") or uuid.uuid4().hex
         if value != "yes":
+            if value == "no" and just_answered(tracker, "consent_data"):
+                conversation = funnel_key(tracker)
+                try:
+                    await in_transaction(lambda session: unlink_conversation(session, conversation))
+                except Exception:  # noqa: BLE001 - statistics must never stop the conversation
+                    logger.warning("funnel steps of a declined consent were not unlinked", exc_info=True)
             return {"consent_data": value}
         if not just_answered(tracker, "consent_data"):
             return {"consent_data": value, "intake_key": intake_key}
@@ -214,6 +233,7 @@ class ValidateIntakeForm(QuestionFormValidation):
         def store(session):
             participant = get_or_create_participant(session, key, channel, language)
             record_consent(session, participant, "data", True, language)
+            record_step(session, funnel_key(tracker), "consented", channel, language)
 
         await in_transaction(store)
         return {"consent_data": "yes", "intake_key": intake_key}

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     catalog_of,
     channel_of,
+    funnel_key,
     in_transaction,
     language_of,
     participant_key,
@@ -22,7 +23,9 @@ from actions.common import (
 from bot.intake.booking import active_booking, upcoming_sessions
 from bot.intake.participants import find_participant, get_or_create_participant
 from bot.intake.questions import INTAKE_QUESTIONS
+from bot.intake.funnel import record_step
 from bot.intake.referrals import submit_referral
+from bot.intake.transcript import from_events, save_transcript
 
 
 class ActionSubmitReferral(Action):
@@ -47,6 +50,8 @@ class ActionSubmitReferral(Action):
         assisted_by = (tracker.latest_message.get("metadata") or {}).get("assisted_by")
         screening = "short" if short_intake(tracker) else "full"
         contact_phone = tracker.get_slot("channel_phone")
+        conversation = funnel_key(tracker)
+        transcript = from_events(tracker.events)
 
         def store(session):
             participant = find_participant(session, key) or get_or_create_participant(session, key, channel, language)
@@ -64,6 +69,12 @@ class ActionSubmitReferral(Action):
                 contact_phone=contact_phone,
             )
             referral = submitted.referral
+            if submitted.created:
+                referral.funnel_key = conversation
+                record_step(session, conversation, "screened", channel, language)
+                if referral.eligible:
+                    record_step(session, conversation, "eligible", channel, language)
+            save_transcript(session, referral.id, transcript)
             return {
                 "id": referral.id,
                 "created": submitted.created,

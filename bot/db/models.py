@@ -93,6 +93,7 @@ class Referral(Base):
     assisted_by = Column(String(100))
     # "full", or "short" for the SMS intake, which leaves health and most barriers to the first meeting
     screening = Column(String(8), nullable=False, default="full", server_default=text("'full'"))
+    funnel_key = Column(String(64))  # the conversation's key in funnel_events (attendance is counted there)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     status_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
@@ -302,3 +303,64 @@ class StaffUser(Base):
     last_login_at = Column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("role IN ('caseworker', 'ngo_staff', 'admin')", name="role"),)
+
+
+ATTENDANCE = ("attended", "no_show")
+
+
+class BookingAttendance(Base):
+    """Whether a booked participant came to the session (marked by staff in the dashboard)."""
+
+    __tablename__ = "booking_attendance"
+
+    booking_id = Column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True)
+    outcome = Column(String(16), nullable=False)
+    marked_by = Column(String(100), nullable=False)
+    marked_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (CheckConstraint("outcome IN ('attended', 'no_show')", name="outcome"),)
+
+
+class ReferralNote(Base):
+    """A caseworker's note on a referral, with the status change it came with, if any."""
+
+    __tablename__ = "referral_notes"
+
+    id = Column(Integer, primary_key=True)
+    referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False, default="")
+    status_from = Column(String(16))
+    status_to = Column(String(16))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ReferralTranscript(Base):
+    """The conversation that made a referral, as the participant saw it (taps shown as their labels)."""
+
+    __tablename__ = "referral_transcripts"
+
+    referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
+    messages = Column(JSON, nullable=False, default=list)  # [{"from": "participant"|"assistant", "text", "at"}]
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+FUNNEL_STEPS = ("started", "consented", "screened", "eligible", "booked", "attended")
+
+
+class FunnelEvent(Base):
+    """How far one conversation got: a step reached, or a question answered (``answered:<key>``).
+
+    Anonymous: the conversation is an HMAC, and no answer is kept here. Each step counts once.
+    """
+
+    __tablename__ = "funnel_events"
+
+    id = Column(Integer, primary_key=True)
+    conversation = Column(String(64), nullable=False)
+    step = Column(String(64), nullable=False)
+    channel = Column(String(32), nullable=False)
+    language = Column(String(8))
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("conversation", "step", name="uq_funnel_conversation_step"),)

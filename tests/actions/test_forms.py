@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from actions.forms import ASK_ACTIONS, INVALID, ActionAskLanguage, ValidateIntakeForm
-from bot.db.models import ConsentRecord, Participant
+from bot.db.models import ConsentRecord, FunnelEvent, Participant
+from bot.intake.funnel import conversation_key
 from bot.intake.participants import CONSENT_TEXT_VERSION, pseudonym
 from bot.intake.questions import QUESTIONS, SKIPPED
 from rasa_sdk.executor import CollectingDispatcher
@@ -262,7 +263,15 @@ async def test_consent_no_stores_nothing_and_ends_the_questions(env, db, domain,
     assert values.get("intake_key") is None
     assert values["requested_slot"] is None  # the form is done
     assert messages == []
-    assert set(table_counts(db).values()) == {0}
+    counts = table_counts(db)
+    funnel = counts.pop("funnel_events")
+    assert set(counts.values()) == {0}
+    # the funnel counts that a conversation stopped at consent, and nothing links it to the person
+    assert funnel == 1
+    with db.transaction() as session:
+        kept = session.execute(select(FunnelEvent)).scalar_one()
+    assert kept.step == "answered:consent_data"
+    assert kept.conversation != conversation_key(b"test-secret", "rest", tracker.sender_id)
     assert await required(tracker, domain) == ["language", "consent_data"]
 
 

@@ -73,3 +73,34 @@ def test_whole_swedish_intake_ends_in_one_referral_with_booking(servers):
     assert answers["work_kind"]["free_text"] == "städare i Syrien"
     assert shown["phq4"] == {"score": 6, "band": "moderate"}  # positions 2,3,1,4 are scores 1,2,0,3
     assert "name" not in answers and "phone" not in answers
+
+
+def test_the_referral_keeps_its_transcript_and_the_funnel_its_steps(servers):
+    """What the dashboard shows: the conversation as seen, and how far it got (anonymously)."""
+    from sqlalchemy import create_engine, text
+
+    from bot.config import Config
+    from bot.intake.funnel import conversation_key
+    from bot.simulate import SWEDISH_ANSWERS, book_first_free, run_intake
+
+    sender = "e2e-funnel-transcript"
+    answers = {**SWEDISH_ANSWERS, "work_kind": "städning", "goals": "Jobba", "interpreter_language": "arabiska"}
+    _seen, replies = run_intake(servers.client, sender, answers)
+    book_first_free(servers.client, sender, replies)
+    key = conversation_key(Config.from_env(servers.env).secret, "rest", sender)
+    engine = create_engine(servers.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            referral_id = conn.execute(text("SELECT id FROM referrals WHERE funnel_key = :k"), {"k": key}).scalar_one()
+            messages = json.loads(conn.execute(text("SELECT messages FROM referral_transcripts WHERE referral_id = :r"),
+                                               {"r": referral_id}).scalar_one())
+            steps = {row[0] for row in conn.execute(text("SELECT step FROM funnel_events WHERE conversation = :k"),
+                                                    {"k": key})}
+    finally:
+        engine.dispose()
+    said = [m["text"] for m in messages if m["from"] == "participant"]
+    assert said[0] == "hej" and "Sara" in said
+    assert not any(t.startswith("/") or "{" in t for t in said)  # taps as their labels
+    assert any("Får vi spara dina svar?" in m["text"] for m in messages if m["from"] == "assistant")
+    assert {"started", "consented", "screened", "eligible", "booked", "answered:consent_data", "answered:name",
+            "answered:interpreter"} <= steps
