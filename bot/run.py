@@ -159,7 +159,8 @@ def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "model
                 "\nThe intake assistant is running.\n"
                 + "".join(f"  {line}\n" for line in channel_lines(rasa_port, channels_on, channels_off, poll))
                 + (f"  {'Tablet chat:':15}http://127.0.0.1:{web_port}/tablet  (staff sign in; "
-                   "intake users add creates accounts)\n" if web_port else "")
+                   "intake users add creates accounts)\n"
+                   f"  {'Dashboard:':15}http://127.0.0.1:{web_port}/referrals\n" if web_port else "")
                 + f"  action server: http://127.0.0.1:{actions_port}/health\n"
                 "Press Ctrl-C to stop.",
                 flush=True,

@@ -82,7 +82,6 @@ ACTION_LABELS: Mapping[str, str] = {
     "booking.booked": "Bokning",
     "booking.waitlisted": "Kölista",
     "booking.cancelled": "Avbokning",
-    "funnel.viewed": "Visade tratten",
     "user.signed_in": "Loggade in",
     "user.signed_out": "Loggade ut",
     "user.sign_in_failed": "Misslyckad inloggning",

@@ -15,6 +15,7 @@ from bot.i18n.catalog import Catalog, Catalogs
 from bot.intake.questions import HEALTH_KEYS, INTAKE_QUESTIONS, QUESTIONS, TEXT
 
 SKIPPED_LABEL = "Hoppade över"
+BEFORE_FIRST_LABEL = "Före första frågan"  # the funnel's drop-off of conversations that answered nothing
 
 # The catalogues' languages, named in Swedish (in running text: lower case).
 LANGUAGE_NAMES_SV: Mapping[str, str] = {
@@ -55,11 +56,15 @@ class SummaryRow:
     key: str
     question: str  # the Swedish question
     answer: str  # the Swedish option label, "Hoppade över", or the free text as written
-    skipped: bool = False
+    kind: str = "choice"  # "choice", "text" (free text as written) or "skipped"
     health: bool = False
     free_text: Optional[str] = None  # what the participant wrote (a free-text answer, or a note to a choice)
     written_in: Optional[str] = None  # e.g. "skrivet på arabiska"
     language: Optional[str] = None  # the code of the conversation's language, for lang="..."
+
+    @property
+    def skipped(self) -> bool:
+        return self.kind == "skipped"
 
 
 def language_name(code: Optional[str]) -> str:
@@ -112,10 +117,10 @@ def swedish_summary(referral: Referral, catalogs: Catalogs, include_health: bool
         question = QUESTIONS.get(key)
         common: Dict[str, object] = {"key": key, "question": question_line(sv, key), "health": health}
         if answer.skipped:
-            rows.append(SummaryRow(answer=SKIPPED_LABEL, skipped=True, **common))
+            rows.append(SummaryRow(answer=SKIPPED_LABEL, kind="skipped", **common))
         elif (question is not None and question.kind == TEXT) or answer.value is None:
             text = answer.free_text or ""
-            rows.append(SummaryRow(answer=text, free_text=text, written_in=written_in,
+            rows.append(SummaryRow(answer=text, kind="text", free_text=text, written_in=written_in,
                                    language=referral.language, **common))
         else:
             note = answer.free_text or None
@@ -129,13 +134,14 @@ def interpreter_need(referral: Referral) -> Optional[SummaryRow]:
     """The answer to "do you need an interpreter", with the language asked for (not health data)."""
     for answer in referral.answers:
         if answer.question_key == "interpreter_language" and answer.free_text:
-            return SummaryRow(key="interpreter_language", question="Tolk", answer="Ja", free_text=answer.free_text,
+            return SummaryRow(key="interpreter_language", question="Tolk", answer="Ja", kind="text",
+                              free_text=answer.free_text,
                               written_in=f"skrivet på {language_name(referral.language)}",
                               language=referral.language)
     for answer in referral.answers:
         if answer.question_key == "interpreter":
             if answer.skipped:
-                return SummaryRow(key="interpreter", question="Tolk", answer=SKIPPED_LABEL, skipped=True)
+                return SummaryRow(key="interpreter", question="Tolk", answer=SKIPPED_LABEL, kind="skipped")
             return SummaryRow(key="interpreter", question="Tolk", answer="Ja" if answer.value == "yes" else "Nej")
     return None
 

@@ -131,4 +131,6 @@ def logout():
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("tablet.page"))
+    if current_user.role in ("caseworker", "admin"):
+        return redirect(url_for("dashboard.referrals"))
+    return redirect(url_for("tablet.page"))  # the NGO's staff: the tablet they hand to participants
