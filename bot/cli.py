@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -23,7 +21,7 @@ from bot.db.models import Activity, ActivitySession, OutboundMessage, Referral
 from bot.db.types import utcnow
 from bot.intake.audit import audit
 from bot.intake.program import load_program
-from bot.intake.referrals import export_row, list_referrals
+from bot.intake.referrals import export_csv, export_row, list_referrals
 
 
 class Context:
@@ -238,13 +236,18 @@ def demo_account(obj: Context) -> None:
     with obj.db.transaction() as session:
         if session.execute(select(func.count(StaffUser.id))).scalar_one():
             return
-        password = _secrets.token_urlsafe(9)
-        create_user(session, "demo", "Demo (NGO staff)", "ngo_staff", password)
+        accounts = [("demo", "Demo (NGO staff)", "ngo_staff"), ("demo-caseworker", "Demo (handläggare)", "caseworker")]
+        made = []
+        for username, name, role in accounts:
+            password = _secrets.token_urlsafe(9)
+            create_user(session, username, name, role, password)
+            made.append(f"username: {username}\npassword: {password}\nrole: {role}\n")
     path = obj.config.data_dir / "demo-account.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"username: demo\npassword: {password}\n", encoding="utf-8")
+    path.write_text("\n".join(made), encoding="utf-8")
     path.chmod(0o600)
-    click.echo(f"created the staff account 'demo' for the tablet chat; its password is in {path}")
+    click.echo(f"created the staff account 'demo' for the tablet chat and 'demo-caseworker' for the dashboard; "
+               f"their passwords are in {path}")
 
 
 # -- referrals ------------------------------------------------------------------------------
@@ -300,10 +303,6 @@ def referrals_show(obj: Context, referral_id: int) -> None:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
 
 
-EXPORT_COLUMNS = ["id", "created_at", "language", "channel", "status", "eligible", "eligibility_reasons",
-                  "urgent", "priority", "barriers", "assisted_by", "screening", "booking_status",
-                  "booking_session_start"]
-
 
 @referrals.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
@@ -318,17 +317,7 @@ def referrals_export(obj: Context, fmt: str, status: Optional[str], output) -> N
     if fmt == "json":
         output.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        booking = row.pop("booking")
-        row["eligibility_reasons"] = ";".join(row["eligibility_reasons"])
-        row["barriers"] = ";".join(row["barriers"])
-        row["booking_status"] = booking["status"] if booking else ""
-        row["booking_session_start"] = booking["session_start"] if booking else ""
-        writer.writerow({k: row.get(k) for k in EXPORT_COLUMNS})
-    output.write(buffer.getvalue())
+    output.write(export_csv(rows))
 
 
 # -- Telegram -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from bot.db.models import (
 )
 from bot.db.types import utcnow
 from bot.intake.audit import audit
+from bot.intake.funnel import record_step
 from bot.intake.referrals import change_status
 
 MAX_NOTE = 4000
@@ -129,14 +130,7 @@ def set_capacity(session: Session, session_id: int, capacity: int, actor: str) -
 def _record_attended(session: Session, referral: Referral) -> bool:
     if not referral.funnel_key:
         return False
-    try:
-        with session.begin_nested():
-            session.add(FunnelEvent(conversation=referral.funnel_key, step="attended", channel=referral.channel,
-                                    language=referral.language))
-            session.flush()
-    except IntegrityError:  # counted already: each step counts once
-        return False
-    return True
+    return record_step(session, referral.funnel_key, "attended", referral.channel, referral.language)
 
 
 def _forget_attended(session: Session, referral: Referral, booking_id: int) -> None:

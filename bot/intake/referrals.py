@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -186,3 +188,24 @@ def export_row(referral: Referral) -> dict:
         if booking is None
         else {"session_id": booking.session_id, "session_start": booking.session.starts_at.isoformat(), "status": booking.status},
     }
+
+
+EXPORT_COLUMNS = ["id", "created_at", "language", "channel", "status", "eligible", "eligibility_reasons",
+                  "urgent", "priority", "barriers", "assisted_by", "screening", "booking_status",
+                  "booking_session_start"]
+
+
+def export_csv(rows: Iterable[dict]) -> str:
+    """Rows of :func:`export_row` as CSV for a case system: lists joined with ";", the booking flat."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        row = dict(row)
+        booking = row.pop("booking")
+        row["eligibility_reasons"] = ";".join(row["eligibility_reasons"])
+        row["barriers"] = ";".join(row["barriers"])
+        row["booking_status"] = booking["status"] if booking else ""
+        row["booking_session_start"] = booking["session_start"] if booking else ""
+        writer.writerow({k: row.get(k) for k in EXPORT_COLUMNS})
+    return buffer.getvalue()

@@ -14,7 +14,8 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot.cli import EXPORT_COLUMNS, main
+from bot.cli import main
+from bot.intake.referrals import EXPORT_COLUMNS
 from bot.db import Database
 from bot.db.migrate import alembic_config, current_revision, downgrade
 from bot.db.models import Activity, ActivitySession, Base, Referral
@@ -136,9 +137,11 @@ def test_demo_load_makes_a_staff_account_for_the_tablet_once(database, tmp_path)
     assert "created the staff account 'demo'" in run("demo", "load").output
     secret_file = tmp_path / "var" / "demo-account.txt"
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
-    password = secret_file.read_text().split("password: ")[1].strip()
+    blocks = [dict(line.split(": ", 1) for line in block.splitlines()) for block in secret_file.read_text().split("\n\n")]
+    assert [(b["username"], b["role"]) for b in blocks] == [("demo", "ngo_staff"), ("demo-caseworker", "caseworker")]
     with database.transaction() as session:
-        assert authenticate(session, "demo", password).role == "ngo_staff"
+        for block in blocks:
+            assert authenticate(session, block["username"], block["password"]).role == block["role"]
     assert "staff account" not in run("demo", "load").output  # not again once there is an account
 
 

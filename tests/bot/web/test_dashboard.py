@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli import EXPORT_COLUMNS
+from bot.intake.referrals import EXPORT_COLUMNS
 from bot.cli import main as cli
 from bot.db import Database
 from bot.db.models import (
