@@ -122,12 +122,22 @@ def test_the_filtered_list_exports_as_csv(page, servers, accounts, arabic_referr
 
 
 def test_an_admin_reads_the_audit_log_of_it(page, servers, accounts, arabic_referral):
+    import json
+
+    from bot.intake.referrals import TRANSITIONS
+
     caseworker = http_session(servers, accounts["caseworker"])
-    caseworker.get(f"{servers.web_url}/referrals/{arabic_referral}", timeout=30)
+    shown = caseworker.get(f"{servers.web_url}/referrals/{arabic_referral}", timeout=30).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', shown).group(1)
+    current = [r for r in json.loads(servers.intake("referrals", "export", "--format", "json"))
+               if r["id"] == arabic_referral][0]["status"]
+    moved = caseworker.post(f"{servers.web_url}/referrals/{arabic_referral}/status",
+                            data={"status": TRANSITIONS[current][0], "note": "", "csrf_token": token}, timeout=30)
+    assert moved.status_code == 200
     sign_in(page, servers, accounts["admin"])
     page.goto(f"{servers.web_url}/audit")
     text = page.inner_text("main")
-    assert "referral.viewed" in text and accounts["caseworker"] in text
+    assert "referral.viewed" in text and "referral.status_changed" in text and accounts["caseworker"] in text
     page.screenshot(path=str(ARTIFACTS / "dashboard-audit.png"))
     # a caseworker may not read the audit log
     assert caseworker.get(f"{servers.web_url}/audit", timeout=30).status_code == 403
