@@ -44,6 +44,9 @@ async def evaluate(model: Path, heldout: Path):
 
     logging.getLogger("rasa").setLevel(logging.ERROR)
     agent = Agent.load(str(model))
+    import structlog  # Rasa's structured log prints every parse at debug level to standard output
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     results = {}
     for path in sorted(heldout.glob("*.yml")):
         data = load_data(str(path))
