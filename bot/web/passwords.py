@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
-# verified against when the user does not exist, so both cases take the same time
-_DUMMY = _hasher.hash("not a password of anyone")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both cases take the same time."""
+    return _hasher.hash("not a password of anyone")
 
 
 class WeakPassword(ValueError):
@@ -23,7 +29,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
