@@ -67,17 +67,8 @@ def _has_seat():
     return exists().where(Booking.referral_id == Referral.id, Booking.status == "booked")
 
 
-def filter_referrals(session: Session, filters: ReferralFilter, timezone: str = DEFAULT_TIMEZONE,
-                     by_priority: bool = True) -> List[Referral]:
-    """The referrals that match ``filters``: urgent first, then by priority, then the oldest first.
-
-    ``by_priority=False``: the oldest first only (for staff who may not see what urgency and
-    priority are made of).
-    """
-    stmt = select(Referral).options(
-        selectinload(Referral.participant),
-        selectinload(Referral.bookings).selectinload(Booking.session),
-    )
+def _matching(stmt, filters: ReferralFilter, timezone: str):
+    """``stmt`` narrowed to the referrals that match ``filters``."""
     if filters.status:
         stmt = stmt.where(Referral.status == filters.status)
     if filters.language:
@@ -96,11 +87,32 @@ def filter_referrals(session: Session, filters: ReferralFilter, timezone: str = 
         stmt = stmt.where(_has_seat())
     elif filters.booked is False:
         stmt = stmt.where(~_has_seat())
+    return stmt
+
+
+def filter_referrals(session: Session, filters: ReferralFilter, timezone: str = DEFAULT_TIMEZONE,
+                     by_priority: bool = True, limit: Optional[int] = None, offset: int = 0) -> List[Referral]:
+    """The referrals that match ``filters``: urgent first, then by priority, then the oldest first.
+
+    ``by_priority=False``: the oldest first only (for staff who may not see what urgency and
+    priority are made of). ``limit``/``offset``: one page of them.
+    """
+    stmt = _matching(select(Referral).options(
+        selectinload(Referral.participant),
+        selectinload(Referral.bookings).selectinload(Booking.session),
+    ), filters, timezone)
     if by_priority:
         stmt = stmt.order_by(Referral.urgent.desc(), Referral.priority, Referral.created_at, Referral.id)
     else:
         stmt = stmt.order_by(Referral.created_at, Referral.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
     return list(session.execute(stmt).scalars())
+
+
+def count_referrals(session: Session, filters: ReferralFilter, timezone: str = DEFAULT_TIMEZONE) -> int:
+    """How many referrals match ``filters`` (all pages)."""
+    return int(session.execute(_matching(select(func.count(Referral.id)), filters, timezone)).scalar_one())
 
 
 def status_counts(session: Session) -> Dict[str, int]:

@@ -52,6 +52,7 @@ bp = Blueprint("dashboard", __name__)
 CASE = ("caseworker", "admin")  # may see health data, change statuses, export
 STAFF = ("caseworker", "admin", "ngo_staff")
 AUDIT_PAGE = 50
+LIST_PAGE = 50  # referrals per page of the list
 CHANNEL = re.compile(r"^[a-z0-9_-]{1,32}$")
 WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -190,12 +191,20 @@ def booking_text(referral) -> str:
 def referrals():
     catalogs, barriers, filters, bad = _filters_from_request()
     health = sees_health()
+    try:
+        page_number = max(int(request.args.get("page") or 1), 1)
+    except ValueError:
+        page_number = 1
     with database().transaction() as db:
-        found = queries.filter_referrals(db, filters, timezone=settings().timezone, by_priority=health)
+        total = queries.count_referrals(db, filters, timezone=settings().timezone)
+        pages = max((total + LIST_PAGE - 1) // LIST_PAGE, 1)
+        page_number = min(page_number, pages)
+        found = queries.filter_referrals(db, filters, timezone=settings().timezone, by_priority=health,
+                                         limit=LIST_PAGE, offset=(page_number - 1) * LIST_PAGE)
         counts = queries.status_counts(db)
         channels = sorted(set(labels.CHANNEL_LABELS) | set(queries.referral_channels(db)))
         audit(db, current_user.username, "referrals.listed", "referral", None, count=len(found),
-              filters=filters.details())
+              filters=filters.details(), **({"page": page_number} if page_number > 1 else {}))
         rows = [
             {
                 "id": r.id,
@@ -215,6 +224,7 @@ def referrals():
         "dashboard/referrals.html", rows=rows, counts=counts, filters=filters, bad_filters=bad,
         languages=catalogs.languages, channels=channels, barriers=[(c, barrier_text(c)) for c in barriers],
         export_args=filter_args(filters), health=health, active="referrals",
+        total=total, page=page_number, pages=pages,
     )
 
 

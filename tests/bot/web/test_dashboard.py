@@ -399,3 +399,18 @@ def test_the_funnel_page(app, database):
     assert dropoff["Vad vill du att vi kallar dig? Du behöver inte svara."] == 1
     assert "vendor/chart.umd.min.js" in html and "funnel.js" in html
     assert "<th scope=\"row\">Arabiska</th>" in html  # the same numbers as a table
+
+
+def test_the_list_comes_in_pages_of_fifty_with_the_filters_kept(app, database):
+    ids = [referral(database, language="ar") for _ in range(53)]
+    other = referral(database, language="sv")
+    client = signed_in(app, "maria")
+    first = page(client, "/referrals?language=ar")
+    assert "53 remisser" in first and "sida 1 av 2" in first
+    assert sum(f"Remiss {i}<" in first for i in ids) == 50 and f"Remiss {other}<" not in first
+    assert "/referrals?page=2&amp;language=ar" in first
+    second = page(client, "/referrals?language=ar&page=2")
+    shown = [i for i in ids if f"Remiss {i}<" in second]
+    assert len(shown) == 3 and not set(shown) & {i for i in ids if f"Remiss {i}<" in first}
+    assert "sida 2 av 2" in page(client, "/referrals?language=ar&page=99")  # past the end: the last page
+    assert "53 remisser" in page(client, "/referrals?language=ar&page=x")
