@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import PROJECT_ROOT, Config
-from bot.db import get_database
+from bot.db import in_worker_transaction
 from bot.i18n import Catalog, Catalogs, load_catalogs
 from bot.intake.funnel import conversation_key, record_step
 from bot.intake.participants import pseudonym
@@ -23,7 +22,6 @@ from bot.language.detect import UNDETERMINED, Detection, with_context
 from bot.language.model import words
 from bot.language.names import language_code
 
-T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 # Intents that interrupt a form instead of answering its question, and how sure NLU must be.
@@ -137,18 +135,8 @@ async def record_funnel(tracker: Tracker, *steps: str) -> None:
         logger.warning("the funnel step %s was not recorded", ",".join(steps), exc_info=True)
 
 
-async def in_transaction(work: Callable[..., T], *args: Any) -> T:
-    """Run ``work(session, *args)`` as one unit of work in a worker thread.
-
-    The database driver is synchronous: running it here keeps the action server's event loop
-    free for other participants.
-    """
-
-    def unit() -> T:
-        with get_database(settings()).transaction() as session:
-            return work(session, *args)
-
-    return await asyncio.to_thread(unit)
+# One unit of work per call, in a worker thread (see bot.db.engine.in_worker_transaction).
+in_transaction = in_worker_transaction
 
 
 def common_values(prog: Optional[Program] = None) -> Dict[str, Any]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.config import Config
-from bot.db import get_database
+from bot.db import in_worker_transaction
 from bot.i18n import Catalog, load_catalogs
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Words a participant may type as a command; anything else starting with "/" is plain text, so
 # that nobody can type an intent or entities ("/choose{...}") into the assistant.
@@ -30,14 +32,23 @@ def settings() -> Config:
     return Config.from_env()
 
 
-async def unit_of_work(work: Callable[..., T], *args: Any) -> T:
-    """Run ``work(session, *args)`` as one transaction in a worker thread (the driver blocks)."""
+# One transaction per call, in a worker thread: the database driver blocks.
+unit_of_work = in_worker_transaction
 
-    def run() -> T:
-        with get_database(settings()).transaction() as session:
-            return work(session, *args)
 
-    return await asyncio.to_thread(run)
+def webhook_blueprint(name: str, receive: Callable[[Request], Awaitable[HTTPResponse]]) -> Blueprint:
+    """A channel's routes under ``/webhooks/<channel>/``: ``GET /`` (health) and ``POST /webhook``."""
+    hook = Blueprint(name, __name__)
+
+    @hook.route("/", methods=["GET"])
+    async def health(_request: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @hook.route("/webhook", methods=["POST"])
+    async def webhook(request: Request) -> HTTPResponse:
+        return await receive(request)
+
+    return hook
 
 
 def as_user_text(text: str) -> str:

@@ -25,7 +25,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import store
-from bot.channels.base import as_user_text, catalog_for, conversation_language, settings, unit_of_work
+from bot.channels.base import (
+    as_user_text,
+    catalog_for,
+    conversation_language,
+    settings,
+    unit_of_work,
+    webhook_blueprint,
+)
 from bot.channels.sms_text import (
     count_segments,
     numbered_list,
@@ -141,20 +148,15 @@ class SmsInput(InputChannel, ABC):
     # -- the webhook -----------------------------------------------------------------------
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint(f"sms_{self.name()}_webhook", __name__)
+        async def receive(request: Request) -> HTTPResponse:
+            self.start_flusher()
+            return await self.receive(request, on_new_message)
+
+        hook = webhook_blueprint(f"sms_{self.name()}_webhook", receive)
 
         @hook.listener("after_server_start")
         async def start(_app: Any, _loop: Any) -> None:  # retries continue after a restart
             self.start_flusher()
-
-        @hook.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            self.start_flusher()
-            return await self.receive(request, on_new_message)
 
         @hook.route("/delivery", methods=["POST"])
         async def delivery(request: Request) -> HTTPResponse:

@@ -22,7 +22,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 
 from bot.channels import store
-from bot.channels.base import as_user_text, settings, unit_of_work
+from bot.channels.base import as_user_text, settings, unit_of_work, webhook_blueprint
 from bot.db.models import InboundMessage
 from bot.web.config import tablet_key
 
@@ -82,17 +82,7 @@ class TabletInput(InputChannel):
         return tablet_key(settings())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("tablet_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
-
-        return hook
+        return webhook_blueprint("tablet_webhook", lambda request: self.receive(request, on_new_message))
 
     async def receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         given = request.headers.get(KEY_HEADER) or ""

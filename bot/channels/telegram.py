@@ -34,7 +34,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot.channels import store
-from bot.channels.base import as_user_text, catalog_for, conversation_language, settings, unit_of_work
+from bot.channels.base import (
+    as_user_text,
+    catalog_for,
+    conversation_language,
+    settings,
+    unit_of_work,
+    webhook_blueprint,
+)
 from bot.intake.participants import pseudonym
 
 logger = logging.getLogger(__name__)
@@ -250,17 +257,7 @@ class TelegramInput(InputChannel):
             return self._bot
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("telegram_webhook", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            return await self.receive(request, on_new_message)
-
-        return hook
+        return webhook_blueprint("telegram_webhook", lambda request: self.receive(request, on_new_message))
 
     def authentic(self, request: Request) -> bool:
         given = request.headers.get(SECRET_HEADER) or ""

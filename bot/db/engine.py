@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -12,6 +13,8 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -93,3 +96,18 @@ def reset_databases() -> None:
         for database in _databases.values():
             database.dispose()
         _databases.clear()
+
+
+async def in_worker_transaction(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work(session, *args)`` as one unit of work in a worker thread.
+
+    The database drivers are synchronous: running them in a thread keeps an async server's event
+    loop (the action server, Rasa's channels) free for other participants. The configuration is
+    read from the environment at call time.
+    """
+
+    def unit() -> T:
+        with get_database(Config.from_env()).transaction() as session:
+            return work(session, *args)
+
+    return await asyncio.to_thread(unit)
