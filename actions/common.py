@@ -15,17 +15,21 @@ from bot.config import PROJECT_ROOT, Config
 from bot.db import in_worker_transaction
 from bot.i18n import Catalog, Catalogs, load_catalogs
 from bot.intake.funnel import conversation_key, record_step
-from bot.intake.participants import pseudonym
+from bot.intake.participants import get_or_create_participant, pseudonym
 from bot.intake.program import Program, load_program
 from bot.intake.questions import SKIPPED, Question
 from bot.language.detect import UNDETERMINED, Detection, with_context
 from bot.language.model import words
 from bot.language.names import language_code
+from bot.tracker import tracker_key
 
 logger = logging.getLogger(__name__)
 
 # Intents that interrupt a form instead of answering its question, and how sure NLU must be.
-INTERRUPT_INTENTS = frozenset({"stop", "help", "talk_to_human", "change_language", "cancel_booking", "erase_data"})
+INTERRUPT_INTENTS = frozenset({
+    "stop", "help", "talk_to_human", "change_language", "cancel_booking", "erase_data",
+    "crisis", "show_my_data", "withdraw_consent",
+})
 INTERRUPT_CONFIDENCE = 0.6
 
 
@@ -114,6 +118,18 @@ def channel_slots(tracker: Tracker) -> Dict[str, Any]:
 
 def participant_key(tracker: Tracker) -> str:
     return pseudonym(settings().secret, channel_of(tracker), tracker.sender_id)
+
+
+def tracker_key_of(tracker: Tracker) -> str:
+    """The conversation's key in the tracker store (:mod:`bot.tracker`)."""
+    return tracker_key(settings().secret, tracker.sender_id)
+
+
+def participant_of(session, tracker: Tracker):
+    """The conversation's participant, made now if needed, linked to the conversation's events."""
+    return get_or_create_participant(
+        session, participant_key(tracker), channel_of(tracker), language_of(tracker), tracker_key_of(tracker)
+    )
 
 
 def funnel_key(tracker: Tracker) -> str:

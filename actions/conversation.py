@@ -36,13 +36,6 @@ class ActionHelp(_Say):
         return "action_help"
 
 
-class ActionTalkToHuman(_Say):
-    key = "talk_to_human"
-
-    def name(self) -> Text:
-        return "action_talk_to_human"
-
-
 class ActionGoodbye(_Say):
     key = "goodbye"
 
@@ -93,10 +86,3 @@ class ActionCancelBooking(_Say):
 
     def name(self) -> Text:
         return "action_cancel_booking"
-
-
-class ActionEraseData(_Say):
-    key = "erase_data_call"
-
-    def name(self) -> Text:
-        return "action_erase_data"

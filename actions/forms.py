@@ -22,6 +22,7 @@ from actions.common import (
     ask,
     catalog_of,
     channel_of,
+    common_values,
     channel_slots,
     first_contact_language,
     funnel_key,
@@ -30,7 +31,7 @@ from actions.common import (
     language_of,
     latest_entity,
     latest_intent,
-    participant_key,
+    participant_of,
     program,
     record_funnel,
     say,
@@ -41,7 +42,7 @@ from actions.language import read_language_choice, send_language_menu, switch_la
 from bot.intake.answers import interpret
 from bot.intake.funnel import answered as answered_step
 from bot.intake.funnel import record_step, unlink_conversation
-from bot.intake.participants import get_or_create_participant, record_consent
+from bot.intake.participants import record_consent
 from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
 
 INVALID = "__invalid__"
@@ -112,6 +113,11 @@ def read_answer(question: Question, tracker: Tracker) -> Optional[Dict[Text, Any
         notes[question.key] = answer.free_text
         extracted["answer_notes"] = notes
     return extracted
+
+
+def consent_wording(tracker: Tracker, key: str) -> str:
+    """The consent question exactly as the participant was shown it."""
+    return catalog_of(tracker).question_text(key).format(**common_values())
 
 
 class QuestionFormValidation(FormValidationAction, ABC):
@@ -228,11 +234,12 @@ class ValidateIntakeForm(QuestionFormValidation):
             return {"consent_data": value}
         if not just_answered(tracker, "consent_data"):
             return {"consent_data": value, "intake_key": intake_key}
-        language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
+        language, channel = language_of(tracker), channel_of(tracker)
+        wording, version = consent_wording(tracker, "consent_data"), program().consent_version
 
         def store(session):
-            participant = get_or_create_participant(session, key, channel, language)
-            record_consent(session, participant, "data", True, language)
+            participant = participant_of(session, tracker)
+            record_consent(session, participant, "data", True, language, version, wording)
             record_step(session, funnel_key(tracker), "consented", channel, language)
 
         await in_transaction(store)
@@ -243,11 +250,12 @@ class ValidateIntakeForm(QuestionFormValidation):
     ) -> Dict[Text, Any]:
         if value not in ("yes", "no") or not just_answered(tracker, "consent_health"):
             return {"consent_health": value}
-        language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
+        language = language_of(tracker)
+        wording, version = consent_wording(tracker, "consent_health"), program().consent_version
 
         def store(session):
-            participant = get_or_create_participant(session, key, channel, language)
-            record_consent(session, participant, "health", value == "yes", language)
+            participant = participant_of(session, tracker)
+            record_consent(session, participant, "health", value == "yes", language, version, wording)
 
         await in_transaction(store)
         if value == "no":

@@ -15,13 +15,12 @@ from actions.common import (
     funnel_key,
     in_transaction,
     language_of,
-    participant_key,
+    participant_of,
     program,
     say,
     short_intake,
 )
 from bot.intake.booking import active_booking, upcoming_sessions
-from bot.intake.participants import find_participant, get_or_create_participant
 from bot.intake.questions import INTAKE_QUESTIONS
 from bot.intake.funnel import record_step
 from bot.intake.referrals import submit_referral
@@ -45,7 +44,7 @@ class ActionSubmitReferral(Action):
         prog = program()
         slots = {q.key: tracker.get_slot(q.key) for q in INTAKE_QUESTIONS}
         notes = tracker.get_slot("answer_notes") or {}
-        language, channel, key = language_of(tracker), channel_of(tracker), participant_key(tracker)
+        language, channel = language_of(tracker), channel_of(tracker)
         intake_key = tracker.get_slot("intake_key")
         assisted_by = (tracker.latest_message.get("metadata") or {}).get("assisted_by")
         screening = "short" if short_intake(tracker) else "full"
@@ -54,7 +53,7 @@ class ActionSubmitReferral(Action):
         transcript = from_events(tracker.events)
 
         def store(session):
-            participant = find_participant(session, key) or get_or_create_participant(session, key, channel, language)
+            participant = participant_of(session, tracker)
             submitted = submit_referral(
                 session,
                 participant=participant,

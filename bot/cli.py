@@ -476,6 +476,84 @@ def users_disable(obj: Context, username: str) -> None:
     click.echo(f"user {username} disabled")
 
 
+# -- privacy --------------------------------------------------------------------------------
+
+@main.group()
+def keys() -> None:
+    """Encryption keys of health answers and free text (INTAKE_ENCRYPTION_KEYS)."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new Fernet key (put it first in INTAKE_ENCRYPTION_KEYS, then run `keys rotate`)."""
+    from bot.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@keys.command("rotate")
+@pass_ctx
+def keys_rotate(obj: Context) -> None:
+    """Re-encrypt every encrypted value with the first key of INTAKE_ENCRYPTION_KEYS."""
+    from bot.crypto import keyring
+    from bot.db.rotation import rotate_keys
+
+    ring = keyring(obj.config)
+    with obj.db.transaction() as session:
+        counts = rotate_keys(session, ring)
+        audit(session, "cli", "keys.rotated", "database", None, values=sum(counts.values()))
+    for column, count in counts.items():
+        click.echo(f"{column}\t{count}")
+    click.echo(f"{sum(counts.values())} values re-encrypted with the first of {len(ring.keys)} key(s); "
+               "the other keys can now be removed")
+
+
+@main.group()
+def privacy() -> None:
+    """Erasure and retention (docs/privacy.md)."""
+
+
+@privacy.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count, erase nothing.")
+@pass_ctx
+def privacy_purge(obj: Context, dry_run: bool) -> None:
+    """Erase what is older than the retention period (program.yml: retention_months)."""
+    from datetime import timedelta
+
+    from bot.intake.privacy import purge_expired
+
+    prog = load_program(obj.config.program_file)
+    with obj.db.transaction() as session:
+        purged = purge_expired(
+            session,
+            retention=timedelta(days=round(prog.retention_months * 30.44)),
+            unlinked_retention=timedelta(days=prog.unlinked_retention_days),
+            dry_run=dry_run,
+        )
+    verb = "would erase" if dry_run else "erased"
+    click.echo(f"{verb} {purged.participants} participant(s) kept over {prog.retention_months} months; "
+               f"{purged.tracker_events} conversation events, {purged.messages} message records")
+
+
+@privacy.command("erase")
+@click.argument("referral_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@pass_ctx
+def privacy_erase(obj: Context, referral_id: int, yes: bool) -> None:
+    """Erase the participant of a referral, with everything stored about them."""
+    from bot.intake.privacy import erase_participant
+
+    if not yes:
+        click.confirm(f"Erase the participant of referral {referral_id} and all their data?", abort=True)
+    with obj.db.transaction() as session:
+        referral = session.get(Referral, referral_id)
+        if referral is None:
+            raise click.ClickException(f"no referral {referral_id}")
+        erased = erase_participant(session, referral.participant, actor="cli")
+    click.echo(f"erased participant {erased.participant_id}: {erased.referrals} referral(s), "
+               f"{erased.tracker_events} conversation events")
+
+
 @main.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

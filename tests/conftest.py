@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _pg_reason = None
 
+# One encryption key for the whole test session (bot.crypto), also handed to the servers the
+# end-to-end tests start, so that the tests can read what those servers encrypted.
+os.environ.setdefault("INTAKE_ENCRYPTION_KEYS", "M2Zlc3Qta2V5LWZvci10aGUtaW50YWtlLXRlc3RzLTM=")
+
 
 def postgres_available() -> bool:
     global _pg_reason

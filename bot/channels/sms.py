@@ -12,7 +12,6 @@ a caseworker sees a referral whose messages do not arrive.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from bot.channels.base import (
     unit_of_work,
     webhook_blueprint,
 )
+from bot.channels.outbox import GatewayError, OutboxSender
 from bot.channels.sms_text import (
     count_segments,
     numbered_list,
@@ -46,15 +46,8 @@ from bot.intake.participants import pseudonym
 logger = logging.getLogger(__name__)
 
 MAX_INBOUND = 1000  # characters of an inbound SMS passed on (a long concatenated SMS is cut)
-FLUSH_INTERVAL = 10.0  # seconds between looks for messages due for a retry
 
-
-class GatewayError(Exception):
-    """The gateway did not take a message. ``permanent``: retrying will not help (a bad number)."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+__all__ = ["BadRequest", "GatewayError", "InboundSms", "SmsInput", "required"]
 
 
 @dataclass(frozen=True)
@@ -115,13 +108,17 @@ def render(messages: Sequence[Dict[str, Any]]) -> Tuple[str, List[Dict[str, str]
     return body, options
 
 
-class SmsInput(InputChannel, ABC):
+def asks_to_forget(messages: Sequence[Dict[str, Any]]) -> bool:
+    """True when the turn erased the participant's data: its reply must leave no trace once sent."""
+    return any(isinstance(m.get("custom"), dict) and m["custom"].get("forget_after_send") for m in messages)
+
+
+class SmsInput(OutboxSender, InputChannel, ABC):
     """A gateway's webhook: ``/webhooks/<gateway>/webhook`` and ``/webhooks/<gateway>/delivery``."""
 
     def __init__(self, public_url: str = "") -> None:
         self.public_url = public_url.rstrip("/")
-        self._flusher: Optional[asyncio.Task] = None
-        self._pending: set = set()
+        self._outbox_state()
 
     # -- what a gateway implements ---------------------------------------------------------
 
@@ -194,10 +191,12 @@ class SmsInput(InputChannel, ABC):
                 await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
                                                  metadata={"phone": phone}))
                 body, options = render(collector.messages)
+                forget = asks_to_forget(collector.messages)
             else:  # an empty SMS, or a picture message without text
                 language = await conversation_language(request.app, sender_id)
                 body = to_gsm(catalog_for(language).text("only_text"))
-            message_id = await unit_of_work(self.queue_reply, participant, phone, body, options)
+                forget = False
+            message_id = await unit_of_work(self.queue_reply, participant, phone, body, options, forget)
         except Exception:  # noqa: BLE001 - the gateway retries on a 5xx: take the message then
             logger.exception("%s: an inbound SMS failed", self.name())
             await unit_of_work(store.forget_delivery, self.name(), sms.message_id)
@@ -207,12 +206,14 @@ class SmsInput(InputChannel, ABC):
         return self.acknowledge()
 
     def queue_reply(self, session, participant: str, phone: str, body: str,
-                    options: List[Dict[str, str]]) -> Optional[int]:
-        store.save_choices(session, participant, options)
+                    options: List[Dict[str, str]], forget: bool = False) -> Optional[int]:
+        if not forget:  # after an erasure nothing about the participant is kept, not even options
+            store.save_choices(session, participant, options)
         if not body:
             return None
         segments = count_segments(body)
-        return store.enqueue(session, self.name(), participant, phone, body, segments.parts, segments.encoding)
+        return store.enqueue(session, self.name(), participant, phone, body, segments.parts, segments.encoding,
+                             forget_after_send=forget)
 
     async def delivery_report(self, request: Request) -> HTTPResponse:
         if not self.authentic(request):
@@ -227,48 +228,8 @@ class SmsInput(InputChannel, ABC):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def spawn(self, work: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(work)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def deliver(self, message_id: int) -> str:
-        """Send one queued message if it is due; returns its status afterwards."""
-        outgoing = await unit_of_work(store.claim, message_id)
-        if outgoing is None:
-            return "not due"
-        try:
-            gateway_id = await self.send_sms(outgoing.recipient, outgoing.body)
-        except GatewayError as exc:
-            status = await unit_of_work(store.mark_failed_attempt, message_id, str(exc), exc.permanent)
-            logger.warning("%s: message %s not sent (%s), now %s", self.name(), message_id, exc, status)
-            return status
-        except Exception as exc:  # noqa: BLE001 - a network error: retry later
-            status = await unit_of_work(store.mark_failed_attempt, message_id, f"{exc.__class__.__name__}: {exc}")
-            logger.warning("%s: message %s not sent (%s), now %s", self.name(), message_id, exc, status)
-            return status
-        await unit_of_work(store.mark_sent, message_id, gateway_id)
-        return "sent"
-
-    async def flush(self) -> int:
-        """Send every message that is due (retries, and messages a stopped process left)."""
-        sent = 0
-        for message_id in await unit_of_work(store.due_ids, self.name()):
-            if await self.deliver(message_id) == "sent":
-                sent += 1
-        return sent
-
-    def start_flusher(self) -> None:
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush_forever())
-
-    async def _flush_forever(self) -> None:
-        while True:
-            try:
-                await self.flush()
-            except Exception:  # noqa: BLE001 - keep retrying; the database may be back soon
-                logger.exception("%s: the outbox could not be flushed", self.name())
-            await asyncio.sleep(FLUSH_INTERVAL)
+    async def send_outgoing(self, recipient: str, body: str) -> Optional[str]:
+        return await self.send_sms(recipient, body)
 
 
 def required(credentials: Optional[Dict[Text, Any]], *keys: str) -> Dict[str, str]:

@@ -111,10 +111,12 @@ def enqueue(
     body: str,
     segments: int = 1,
     encoding: Optional[str] = None,
+    forget_after_send: bool = False,
 ) -> int:
     message = OutboundMessage(
         channel=channel, pseudonym=pseudonym, recipient=recipient, body=body,
         segments=segments, encoding=encoding, status="queued", next_attempt_at=utcnow(),
+        forget_after_send=forget_after_send,
     )
     session.add(message)
     session.flush()
@@ -157,6 +159,12 @@ def due_ids(session: Session, channel: str, now: Optional[datetime] = None, limi
 
 
 def mark_sent(session: Session, message_id: int, gateway_id: Optional[str]) -> None:
+    """Sent: the text is cleared. A message that must leave no trace (erasure) is deleted."""
+    gone = session.execute(
+        delete(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.forget_after_send.is_(True))
+    )
+    if gone.rowcount:
+        return
     session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id == message_id)

@@ -42,6 +42,7 @@ from bot.channels.base import (
     unit_of_work,
     webhook_blueprint,
 )
+from bot.channels.outbox import GatewayError, OutboxSender
 from bot.intake.participants import pseudonym
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class TelegramOutput(OutputChannel):
 # -- input ----------------------------------------------------------------------------------
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(OutboxSender, InputChannel):
     """``/webhooks/telegram/webhook``: Telegram's updates, one code path for webhook and polling."""
 
     @classmethod
@@ -257,7 +258,26 @@ class TelegramInput(InputChannel):
             return self._bot
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return webhook_blueprint("telegram_webhook", lambda request: self.receive(request, on_new_message))
+        hook = webhook_blueprint("telegram_webhook", lambda request: self.receive(request, on_new_message))
+
+        @hook.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:  # caseworkers' messages from the dashboard
+            self.start_flusher()
+
+        return hook
+
+    async def send_outgoing(self, recipient: str, body: str) -> Optional[str]:
+        """A message that is not a reply (a caseworker's, from the outbox)."""
+        bot = await self.bot()
+        sent = None
+        try:
+            for part in split_text(body):
+                sent = await bot.send_message(chat_id=recipient, text=part)
+        except (Forbidden, BadRequest) as exc:  # blocked by the user, chat gone
+            raise GatewayError(f"{exc.__class__.__name__}: {exc.message}", permanent=True) from exc
+        except (RetryAfter, NetworkError) as exc:
+            raise GatewayError(f"{exc.__class__.__name__}: {exc.message}") from exc
+        return str(sent.message_id) if sent is not None else None
 
     def authentic(self, request: Request) -> bool:
         given = request.headers.get(SECRET_HEADER) or ""

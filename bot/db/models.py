@@ -1,7 +1,10 @@
 """The referral database: participants, consent, referrals, answers, sessions, bookings, audit.
 
 Personal data is kept to what the intake needs. Participants are pseudonymous: their id on a
-channel is stored only as an HMAC (see :mod:`bot.intake.participants`).
+channel is stored only as an HMAC (see :mod:`bot.intake.participants`). Names, phone numbers,
+answers, free text, health scores, transcripts and the assistant's conversation events are
+encrypted at rest (:class:`~bot.db.types.EncryptedText`, :mod:`bot.crypto`). What is stored, and
+why, is described in ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-from bot.db.types import UTCDateTime, utcnow
+from bot.db.types import EncryptedJSON, EncryptedText, UTCDateTime, utcnow
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -45,14 +49,43 @@ class Participant(Base):
     id = Column(Integer, primary_key=True)
     pseudonym = Column(String(64), nullable=False, unique=True)
     channel = Column(String(32), nullable=False)
-    display_name = Column(String(200))
-    phone_e164 = Column(String(20))
+    # the HMAC of the assistant's conversation id: the participant's events in tracker_events
+    tracker_key = Column(String(64), index=True)
+    display_name = Column(EncryptedText)
+    phone_e164 = Column(EncryptedText)
     language = Column(String(8), nullable=False, default="sv")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     consents = relationship("ConsentRecord", back_populates="participant", cascade="all, delete-orphan")
     referrals = relationship("Referral", back_populates="participant", cascade="all, delete-orphan")
+    handoffs = relationship("Handoff", back_populates="participant", cascade="all, delete-orphan")
+    alerts = relationship("SafetyAlert", back_populates="participant", cascade="all, delete-orphan")
+
+
+CONSENT_SCOPES = ("data", "health")
+
+
+class ConsentText(Base):
+    """The exact wording a participant agreed to: one row per scope, language and text.
+
+    ``version`` is the programme's consent version (``program.yml``); ``sha256`` tells two
+    wordings apart when a translation is corrected without a new version.
+    """
+
+    __tablename__ = "consent_texts"
+
+    id = Column(Integer, primary_key=True)
+    scope = Column(String(16), nullable=False)
+    version = Column(String(32), nullable=False)
+    language = Column(String(8), nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("scope", "version", "language", "sha256", name="uq_consent_text"),
+    )
 
 
 class ConsentRecord(Base):
@@ -68,8 +101,10 @@ class ConsentRecord(Base):
     language = Column(String(8), nullable=False)
     recorded_at = Column(UTCDateTime, nullable=False, default=utcnow)
     withdrawn_at = Column(UTCDateTime)
+    text_id = Column(ForeignKey("consent_texts.id"))  # the wording shown (None before 0005)
 
     participant = relationship("Participant", back_populates="consents")
+    consent_text = relationship("ConsentText")
 
     __table_args__ = (CheckConstraint("scope IN ('data', 'health')", name="scope"),)
 
@@ -88,8 +123,8 @@ class Referral(Base):
     barriers = Column(JSON, nullable=False, default=list)
     priority = Column(Integer, nullable=False)
     urgent = Column(Boolean, nullable=False, default=False)
-    phq4_score = Column(Integer)
-    phq4_band = Column(String(16))
+    phq4_score = Column(EncryptedJSON)  # an int
+    phq4_band = Column(EncryptedText)
     assisted_by = Column(String(100))
     # "full", or "short" for the SMS intake, which leaves health and most barriers to the first meeting
     screening = Column(String(8), nullable=False, default="full", server_default=text("'full'"))
@@ -123,8 +158,8 @@ class ScreeningAnswer(Base):
     id = Column(Integer, primary_key=True)
     referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False)
     question_key = Column(String(64), nullable=False)
-    value = Column(String(64))  # an option code, a number or an E.164 number; None when skipped
-    free_text = Column(Text)  # what the participant wrote, when the answer is free text
+    value = Column(EncryptedText)  # an option code, a number or an E.164 number; None when skipped
+    free_text = Column(EncryptedText)  # what the participant wrote, when the answer is free text
     skipped = Column(Boolean, nullable=False, default=False)
 
     referral = relationship("Referral", back_populates="answers")
@@ -231,7 +266,7 @@ class InboundMessage(Base):
     received_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     # what was answered, for a channel that answers in the response (the tablet): a resent
     # message gets the same answer instead of none
-    response = Column(JSON)
+    response = Column(EncryptedJSON)
 
     __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_channel_external_id"),)
 
@@ -262,8 +297,8 @@ class OutboundMessage(Base):
     id = Column(Integer, primary_key=True)
     channel = Column(String(32), nullable=False)
     pseudonym = Column(String(64), nullable=False, index=True)
-    recipient = Column(String(64), nullable=False)  # E.164 number or chat id
-    body = Column(Text)
+    recipient = Column(EncryptedText, nullable=False)  # E.164 number or chat id
+    body = Column(EncryptedText)
     encoding = Column(String(8))
     segments = Column(Integer, nullable=False, default=1)
     status = Column(String(16), nullable=False, default="queued")
@@ -273,6 +308,8 @@ class OutboundMessage(Base):
     gateway_id = Column(String(100), index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     sent_at = Column(UTCDateTime)
+    # the last message to someone who erased their data: the row goes once the gateway has it
+    forget_after_send = Column(Boolean, nullable=False, default=False, server_default=text("false"))
 
     __table_args__ = (
         CheckConstraint(
@@ -341,7 +378,7 @@ class ReferralTranscript(Base):
     __tablename__ = "referral_transcripts"
 
     referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
-    messages = Column(JSON, nullable=False, default=list)  # [{"from": "participant"|"assistant", "text", "at"}]
+    messages = Column(EncryptedJSON, nullable=False, default=list)  # [{"from": "participant"|"assistant", "text", "at"}]
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
@@ -364,3 +401,111 @@ class FunnelEvent(Base):
     at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("conversation", "step", name="uq_funnel_conversation_step"),)
+
+
+HANDOFF_REASONS = ("asked", "crisis")
+HANDOFF_STATUSES = ("waiting", "active", "closed")
+HANDOFF_SENDERS = ("participant", "assistant", "staff")
+
+
+class Handoff(Base):
+    """A conversation handed to a person: the assistant is paused for the participant meanwhile.
+
+    ``address`` is where a caseworker's reply goes on a channel that can send unasked (a
+    Telegram chat id, a phone number); on the tablet and REST channels replies are collected by
+    the participant's next request instead.
+    """
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True)
+    reason = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default="waiting")
+    channel = Column(String(32), nullable=False)
+    language = Column(String(8), nullable=False)
+    address = Column(EncryptedText)
+    requested_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    taken_by = Column(String(100))
+    taken_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    closed_by = Column(String(100))  # a username, or "participant" when they went back to the questions
+
+    participant = relationship("Participant", back_populates="handoffs")
+    messages = relationship(
+        "HandoffMessage", back_populates="handoff", cascade="all, delete-orphan", order_by="HandoffMessage.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("reason IN ('asked', 'crisis')", name="reason"),
+        CheckConstraint("status IN ('waiting', 'active', 'closed')", name="status"),
+        Index("ix_handoffs_status_requested", "status", "requested_at"),
+    )
+
+
+class HandoffMessage(Base):
+    """One message of a handed-over conversation, including what was said before the handoff."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender = Column(String(16), nullable=False)
+    author = Column(String(100))  # the staff member's username
+    text = Column(EncryptedText, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    before_handoff = Column(Boolean, nullable=False, default=False)
+    # a staff message on a channel that collects replies: when the participant was shown it
+    delivered_at = Column(UTCDateTime)
+
+    handoff = relationship("Handoff", back_populates="messages")
+
+    __table_args__ = (CheckConstraint("sender IN ('participant', 'assistant', 'staff')", name="sender"),)
+
+
+CRISIS_CATEGORIES = ("suicide", "self_harm", "violence", "danger", "other")
+
+
+class SafetyAlert(Base):
+    """A message that showed a crisis. Caseworkers see open alerts first, until one acknowledges."""
+
+    __tablename__ = "safety_alerts"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True)
+    referral_id = Column(ForeignKey("referrals.id", ondelete="SET NULL"))
+    handoff_id = Column(ForeignKey("handoffs.id", ondelete="SET NULL"))
+    category = Column(String(16), nullable=False)
+    detected_by = Column(String(16), nullable=False)  # "phrase" or "nlu"
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    acknowledged_at = Column(UTCDateTime)
+    acknowledged_by = Column(String(100))
+
+    participant = relationship("Participant", back_populates="alerts")
+
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('suicide', 'self_harm', 'violence', 'danger', 'other')", name="category"
+        ),
+    )
+
+
+class TrackerEvent(Base):
+    """The assistant's conversation events (Rasa's tracker), written by :mod:`bot.tracker`.
+
+    ``conversation`` is an HMAC of Rasa's conversation id, never the id itself (a chat id or a
+    phone number); ``data`` is the event, encrypted. Erasing a participant deletes their rows.
+    """
+
+    __tablename__ = "tracker_events"
+
+    id = Column(Integer, primary_key=True)
+    conversation = Column(String(64), nullable=False)
+    type_name = Column(String(64), nullable=False)
+    timestamp = Column(Float, nullable=False)
+    data = Column(EncryptedText, nullable=False)
+
+    __table_args__ = (
+        Index("ix_tracker_events_conversation_id", "conversation", "id"),
+        Index("ix_tracker_events_timestamp", "timestamp"),
+    )

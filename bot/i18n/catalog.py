@@ -40,6 +40,8 @@ class Catalog:
     # and ``sms.questions`` override the same keys
     sms: Mapping[str, Mapping] = field(default_factory=dict)
     variant: str = ""  # "sms" for the SMS variant
+    # short names of the stored answers, for showing participants their own data (``labels``)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def for_sms(self) -> "Catalog":
         """This catalogue with its SMS texts in place of the longer ones."""
@@ -63,6 +65,9 @@ class Catalog:
         except KeyError as exc:
             raise CatalogError(f"{self.code}: no message {key!r}") from exc
         return template.format(**values).strip()
+
+    def label(self, key: str) -> str:
+        return str(self.labels.get(key) or key).strip()
 
     def question_text(self, key: str) -> str:
         return str(self.questions[key]["text"]).strip()
@@ -92,6 +97,8 @@ class Catalog:
             found[f"questions.{key}.text"] = placeholders(str(question.get("text", "")))
             for option, label in (question.get("options") or {}).items():
                 found[f"questions.{key}.options.{option}"] = placeholders(str(label))
+        for key in self.labels:
+            found[f"labels.{key}"] = ()
         return found
 
 
@@ -114,6 +121,7 @@ def _read(path: Path) -> Catalog:
         messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
         questions={str(k): {str(kk): vv for kk, vv in (v or {}).items()} for k, v in (raw.get("questions") or {}).items()},
         sms={str(k): dict(v or {}) for k, v in (raw.get("sms") or {}).items()},
+        labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -55,6 +56,13 @@ class Program:
     # the questions of the short intake (SMS), and the channels that use it
     short_intake_questions: Tuple[str, ...] = ()
     short_intake_channels: Tuple[str, ...] = ()
+    # when staff answer handed-over chats: ISO weekdays (1 = Monday) and local hours
+    staffed_days: Tuple[int, ...] = (1, 2, 3, 4, 5)
+    staffed_from: time = time(9, 0)
+    staffed_to: time = time(16, 0)
+    consent_version: str = "2026-11-v1"
+    retention_months: int = 24
+    unlinked_retention_days: int = 30
 
     @classmethod
     def from_mapping(cls, raw: Mapping) -> "Program":
@@ -73,6 +81,8 @@ class Program:
         )
         priority = raw.get("priority") or {}
         short = raw.get("short_intake") or {}
+        handoff = raw.get("handoff") or {}
+        privacy = raw.get("privacy") or {}
         unknown = [k for k in short.get("questions") or () if k not in QUESTIONS]
         if unknown:
             raise ValueError(f"short_intake names unknown questions: {unknown}")
@@ -90,6 +100,12 @@ class Program:
             urgent_when={k: tuple(str(v) for v in vs) for k, vs in (raw.get("urgent_when") or {}).items()},
             short_intake_questions=tuple(str(k) for k in short.get("questions") or ()),
             short_intake_channels=tuple(str(c) for c in short.get("channels") or ()),
+            staffed_days=tuple(int(d) for d in handoff.get("staffed_days") or (1, 2, 3, 4, 5)),
+            staffed_from=_clock(handoff.get("staffed_from", "09:00")),
+            staffed_to=_clock(handoff.get("staffed_to", "16:00")),
+            consent_version=str(privacy.get("consent_version", "2026-11-v1")),
+            retention_months=int((raw.get("activity") or {}).get("retention_months", 24)),
+            unlinked_retention_days=int(privacy.get("unlinked_conversation_days", 30)),
         )
 
     def short_intake_on(self, channel: Optional[str]) -> bool:
@@ -154,6 +170,11 @@ def _band_order(band: str) -> int:
 
 _cache: Dict[Tuple[str, float], Program] = {}
 _lock = threading.Lock()
+
+
+def _clock(value: object) -> time:
+    hours, minutes = str(value).split(":")
+    return time(int(hours), int(minutes))
 
 
 def load_program(path: Path) -> Program:

@@ -16,6 +16,7 @@ from bot.db.types import utcnow
 from bot.intake.audit import audit
 from bot.intake.program import Assessment, Program
 from bot.intake.questions import HEALTH_KEYS, SCREENING_QUESTIONS, SKIPPED, TEXT
+from bot.safety.alerts import attach_to_referral
 
 # Allowed moves of the status workflow: new -> contacted -> accepted -> started, or out to
 # declined / withdrawn from any open state.
@@ -133,8 +134,10 @@ def submit_referral(
         if existing is None:
             raise
         return Submitted(existing, False, None)
+    if attach_to_referral(session, participant.id, referral):  # a crisis during this intake
+        session.flush()
     audit(session, "assistant", "referral.created", "referral", referral.id,
-          eligible=assessment.eligible, priority=assessment.priority, urgent=assessment.urgent)
+          eligible=assessment.eligible, priority=assessment.priority, urgent=referral.urgent)
     return Submitted(referral, True, assessment)
 
 

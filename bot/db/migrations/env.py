@@ -23,6 +23,10 @@ def run_migrations_online() -> None:
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # SQLite alters a table by copying it: dropping the old copy must not cascade
+                # to the rows that refer to it. Set outside a transaction, on this connection only.
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,

@@ -1,0 +1,1 @@
+"""Safety: recognising a crisis, and handing a conversation to a person."""

@@ -1,0 +1,95 @@
+"""A dialogue policy for what must win over the rules.
+
+In ``config.yml``::
+
+    - name: bot.safety.policy.SafetyPolicy
+
+- **A paused conversation** (the ``handoff`` slot): every message goes to the person who took
+  over (``action_handoff_relay``), except a crisis (the rules answer it at once), the
+  participant's own requests about their data, and a clear wish to go back to the questions.
+- **A yes or no right after a confirmation question** (erase my data, withdraw consent) answers
+  that question (``action_confirm``), not whatever a yes means elsewhere.
+
+It learns nothing; its priority is above the RulePolicy's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, POLICY_PRIORITY
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+RELAY = "action_handoff_relay"
+CONFIRM = "action_confirm"
+ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent")
+# what a participant can still ask for while a person has the conversation
+PASS_THROUGH = frozenset({"crisis", "erase_data", "withdraw_consent", "show_my_data"})
+RESUME_CONFIDENCE = 0.9
+
+
+def previous_action(tracker: DialogueStateTracker) -> Optional[str]:
+    """The last action before the participant's latest message, other than listening."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            return event.action_name
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class SafetyPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {POLICY_PRIORITY: 7}  # RulePolicy: 6
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        with self._model_storage.write_to(self._resource) as path:
+            (path / "safety_policy.txt").write_text("no parameters\n", encoding="utf-8")
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        action = self.decide(tracker)
+        if action is not None:
+            probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities)
+
+    @staticmethod
+    def decide(tracker: DialogueStateTracker) -> Optional[str]:
+        latest = tracker.latest_action_name
+        if latest in (RELAY, CONFIRM):
+            return ACTION_LISTEN_NAME
+        if latest != ACTION_LISTEN_NAME or not isinstance(tracker.latest_message, UserUttered):
+            return None
+        intent = tracker.latest_message.intent or {}
+        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        if name in ("affirm", "deny") and previous_action(tracker) in ASKS_CONFIRMATION:
+            return CONFIRM
+        if not tracker.get_slot("handoff"):
+            return None
+        if name in PASS_THROUGH:
+            return None
+        if name == "resume" and confidence >= RESUME_CONFIDENCE:
+            return None
+        return RELAY
