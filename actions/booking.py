@@ -27,12 +27,12 @@ from actions.common import (
     skip_button,
 )
 from actions.forms import INVALID, QuestionFormValidation, read_answer
-from bot.intake.funnel import record_step
-from bot.intake.transcript import from_events, save_transcript
 from bot.db.models import ActivitySession, Booking
 from bot.intake import booking as seats
 from bot.intake.answers import first_number, normalize
+from bot.intake.funnel import record_step
 from bot.intake.questions import CHOICE, SKIPPED, Question
+from bot.intake.transcript import from_events, save_transcript
 
 BOOKING_SESSION = Question("booking_session", "session")
 WAITLIST_ACCEPT = Question("waitlist_accept", CHOICE, ("yes", "no"), skippable=False)

@@ -22,8 +22,8 @@ from actions.common import (
     ask,
     catalog_of,
     channel_of,
-    common_values,
     channel_slots,
+    common_values,
     first_contact_language,
     funnel_key,
     in_transaction,
@@ -38,12 +38,25 @@ from actions.common import (
     settings,
     short_intake,
 )
-from actions.language import read_language_choice, send_language_menu, switch_language, switch_offer
+from actions.language import (
+    read_language_choice,
+    send_language_menu,
+    switch_language,
+    switch_offer,
+)
 from bot.intake.answers import interpret
 from bot.intake.funnel import answered as answered_step
 from bot.intake.funnel import record_step, unlink_conversation
 from bot.intake.participants import record_consent
-from bot.intake.questions import CHOICE, INTAKE_QUESTIONS, PHONE, QUESTIONS, TEXT, Question, next_questions
+from bot.intake.questions import (
+    CHOICE,
+    INTAKE_QUESTIONS,
+    PHONE,
+    QUESTIONS,
+    TEXT,
+    Question,
+    next_questions,
+)
 
 INVALID = "__invalid__"
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     catalog_of,
     format_day,
+    funnel_key,
     in_transaction,
-    language_of,
     participant_key,
     say,
     send,
@@ -174,8 +174,8 @@ class ActionConfirm(Action):
 
     @staticmethod
     async def erase(dispatcher: CollectingDispatcher, tracker: Tracker, catalog: Catalog) -> List[EventType]:
-        key, conversation = participant_key(tracker), tracker_key_of(tracker)
-        await in_transaction(lambda session: erase_conversation(session, key, conversation))
+        key, conversation, funnel = participant_key(tracker), tracker_key_of(tracker), funnel_key(tracker)
+        await in_transaction(lambda session: erase_conversation(session, key, conversation, funnel=funnel))
         # the reply is the last trace: an SMS channel deletes its record once the gateway has it
         send(dispatcher, catalog, catalog.text("erased"))
         dispatcher.utter_message(json_message={"forget_after_send": True})
@@ -184,14 +184,14 @@ class ActionConfirm(Action):
 
     @staticmethod
     async def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker, catalog: Catalog) -> List[EventType]:
-        key, language = participant_key(tracker), language_of(tracker)
+        key, funnel = participant_key(tracker), funnel_key(tracker)
 
         def work(session) -> None:
             participant = find_participant(session, key)
             if participant is not None:
-                withdraw_consent(session, participant)
+                withdraw_consent(session, participant, funnel=funnel)
 
         await in_transaction(work)
         say(dispatcher, catalog, "consent_withdrawn")
-        # what the conversation held rests on the consent too: only the language stays
-        return [AllSlotsReset(), SlotSet("language", language)]
+        # what the conversation held rests on the consent too: the tracker store deletes it
+        return [AllSlotsReset(), SlotSet("data_erased", True)]

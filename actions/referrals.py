@@ -21,8 +21,8 @@ from actions.common import (
     short_intake,
 )
 from bot.intake.booking import active_booking, upcoming_sessions
-from bot.intake.questions import INTAKE_QUESTIONS
 from bot.intake.funnel import record_step
+from bot.intake.questions import INTAKE_QUESTIONS
 from bot.intake.referrals import submit_referral
 from bot.intake.transcript import from_events, save_transcript
 

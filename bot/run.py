@@ -120,9 +120,27 @@ def channel_lines(rasa_port: int, on: List[str], off: Dict[str, List[str]], poll
     return lines
 
 
+def preflight(config: Config, env: Dict[str, str], debug: bool) -> Optional[str]:
+    """Why the system must not start (production without its secrets, or with a debug log)."""
+    from bot.crypto import KeyringError, configured_keys
+
+    try:
+        configured_keys(config, env)
+        _ = config.secret
+    except (KeyringError, RuntimeError) as exc:
+        return f"cannot start: {exc}"
+    if debug and config.production:
+        return "cannot start: --debug logs what participants write; it is not for production"
+    return None
+
+
 def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
             debug: bool = False, web_port: Optional[int] = 8000) -> int:
     env = child_environment(actions_port, rasa_port)
+    problem = preflight(Config.from_env(env), env, debug)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 2
     credentials = Config.from_env(env).data_dir / "credentials.yml"
     channels_on, channels_off = write_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
     poll = telegram_polling(env) and "Telegram" in channels_on

@@ -182,6 +182,9 @@ def mark_failed_attempt(
     assert row is not None
     retries_done = max(row.attempts - 1, 0)
     if permanent or retries_done >= len(RETRY_DELAYS):
+        if row.forget_after_send:  # the last message to someone who erased their data: no trace
+            session.delete(row)
+            return "failed"
         row.status = "failed"
         row.body = None
     else:

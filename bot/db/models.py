@@ -255,7 +255,8 @@ class InboundMessage(Base):
     """A gateway's id of a message we took in, so that a redelivered message is dropped.
 
     Telegram redelivers an update until it gets a 2xx; 46elks retries for hours. Holds no
-    message text. Rows older than a few days can be purged (``intake channels purge``).
+    message id and, for the tablet, the (encrypted) answer. Rows older than seven days are purged
+    by ``intake privacy purge``.
     """
 
     __tablename__ = "inbound_messages"
@@ -366,7 +367,7 @@ class ReferralNote(Base):
     id = Column(Integer, primary_key=True)
     referral_id = Column(ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True)
     author = Column(String(100), nullable=False)
-    text = Column(Text, nullable=False, default="")
+    text = Column(EncryptedText, nullable=False, default="")
     status_from = Column(String(16))
     status_to = Column(String(16))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -78,12 +78,16 @@ def _forget_messages(session: Session, pseudonym: str) -> int:
     return deleted
 
 
-def erase_conversation(session: Session, pseudonym: str, tracker_key: str, actor: str = "participant") -> Erased:
+def erase_conversation(
+    session: Session, pseudonym: str, tracker_key: str, actor: str = "participant", funnel: Optional[str] = None
+) -> Erased:
     """Erasure asked for in the chat: the participant, if there is one, and the conversation.
 
     The conversation's own events are deleted by the tracker store when it saves the turn that
     asked (it sees the ``data_erased`` slot); deleting them here as well does no harm.
     """
+    if funnel:  # the conversation's statistics stay, cut loose from it
+        unlink_conversation(session, funnel)
     participant = find_participant(session, pseudonym)
     if participant is not None:
         if participant.tracker_key is None:
@@ -95,12 +99,16 @@ def erase_conversation(session: Session, pseudonym: str, tracker_key: str, actor
     return result
 
 
-def withdraw_consent(session: Session, participant: Participant, actor: str = "participant") -> int:
+def withdraw_consent(
+    session: Session, participant: Participant, actor: str = "participant", funnel: Optional[str] = None
+) -> int:
     """Consent withdrawn: processing stops. Returns how many referrals were withdrawn.
 
-    What rests on the consent goes: answers, transcripts, name, phone number, health scores. What
-    stays is the record that consent was given and then withdrawn (and when), and each referral
-    as an empty row with the status ``withdrawn``, so that a caseworker does not call.
+    What rests on the consent goes: answers, transcripts, name, phone number, health scores, the
+    conversation's events, handed-over conversations, and the link of the funnel statistics.
+    What stays is the record that consent was given and then withdrawn (and when), safety alerts
+    (a category and a time: vital interests), and each referral as an empty row with the status
+    ``withdrawn``, so that a caseworker does not call.
     """
     now = utcnow()
     for record in participant.consents:
@@ -118,10 +126,20 @@ def withdraw_consent(session: Session, participant: Participant, actor: str = "p
             referral.status = "withdrawn"
             referral.status_changed_at = now
             withdrawn += 1
+        if referral.funnel_key:
+            unlink_conversation(session, referral.funnel_key)
+            referral.funnel_key = None
+    if funnel:
+        unlink_conversation(session, funnel)
+    if participant.tracker_key:
+        delete_conversation(session, participant.tracker_key)
+    for handoff in list(participant.handoffs):
+        session.delete(handoff)
+    _forget_messages(session, participant.pseudonym)
     participant.display_name = None
     participant.phone_e164 = None
     session.flush()
-    session.expire(participant, ["referrals"])
+    session.expire(participant, ["referrals", "handoffs"])
     audit(session, actor, "consent.withdrawn", "participant", participant.id, referrals=withdrawn)
     return withdrawn
 

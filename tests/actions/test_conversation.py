@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.conversation import ActionFallback, ActionGoodbye, ActionHelp, ActionStop, ActionTalkToHuman
+from actions.conversation import ActionFallback, ActionGoodbye, ActionHelp, ActionStop
 from tests.actions.conftest import all_slots, make_tracker, message, run, texts
 
 PHONE = "08-570 470 00"
@@ -18,7 +18,6 @@ SWEDISH = {
         'Vill du sluta? Skriv "stopp".\n'
         'Vill du byta språk? Skriv "språk".'
     ),
-    ActionTalkToHuman: f"Du kan prata med en person.\nRing {PHONE}, {HOURS}.",
     ActionGoodbye: "Tack för i dag. Hej då!",
     ActionFallback: "Jag förstod inte.\nSkriv hej för att börja.\nSkriv hjälp om du behöver hjälp.",
 }
@@ -30,7 +29,6 @@ ENGLISH = {
         'If you want to stop, type "stop".\n'
         'To change the language, type "language".'
     ),
-    ActionTalkToHuman: f"You can talk to a person.\nCall {PHONE}, {HOURS}.",
     ActionGoodbye: "Thank you for today. Goodbye!",
     ActionFallback: "I did not understand.\nType hello to start.\nType help if you need help.",
 }
@@ -60,9 +58,9 @@ async def test_english_texts(domain, action):
 
 @pytest.mark.parametrize("language", [None, "xx"])
 async def test_no_or_unknown_language_speaks_swedish(domain, language):
-    _, messages = await run(ActionTalkToHuman(), tracker(language), domain)
+    _, messages = await run(ActionGoodbye(), tracker(language), domain)
 
-    assert texts(messages) == [SWEDISH[ActionTalkToHuman]]
+    assert texts(messages) == [SWEDISH[ActionGoodbye]]
 
 
 async def test_help_inside_the_form_does_not_touch_slots(domain):
@@ -96,6 +94,6 @@ async def test_stop_in_english(domain):
 
 
 def test_action_names_are_in_the_domain(domain):
-    names = {cls().name() for cls in (ActionHelp, ActionTalkToHuman, ActionGoodbye, ActionFallback, ActionStop)}
-    assert names == {"action_help", "action_talk_to_human", "action_goodbye", "action_fallback", "action_stop"}
+    names = {cls().name() for cls in (ActionHelp, ActionGoodbye, ActionFallback, ActionStop)}
+    assert names == {"action_help", "action_goodbye", "action_fallback", "action_stop"}
     assert names <= set(domain["actions"])

@@ -147,6 +147,7 @@ def servers(tmp_path_factory, gateways):
             pytest.fail("servers did not start in 240 s")
         servers = Servers(rasa_port, env, gateways)
         servers.web_url = f"http://127.0.0.1:{web_port}"
+        servers.data_dir = data_dir
         yield servers
     finally:
         if process.poll() is None:

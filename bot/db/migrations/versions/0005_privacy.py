@@ -25,6 +25,7 @@ ENCRYPTED = (
     ("outbound_messages", "id", "recipient"),
     ("outbound_messages", "id", "body"),
     ("inbound_messages", "id", "response"),
+    ("referral_notes", "id", "text"),
 )
 
 
