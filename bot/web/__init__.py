@@ -1,7 +1,8 @@
 """The web apps: a Flask app factory. ``create_app()`` builds one app; nothing connects at import.
 
 Blueprints: ``auth`` (sign in and out), ``tablet`` (the chat page NGO staff hand to a participant),
-``dashboard`` (referrals, sessions and attendance, the funnel, the audit log).
+``dashboard`` (referrals, sessions and attendance, the funnel, the audit log), ``handoffs``
+(conversations handed to a person, safety alerts).
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ def create_app(config: Optional[WebConfig] = None) -> Flask:
     from bot.web.auth import bp as auth_bp
     from bot.web.auth import login_manager
     from bot.web.dashboard import bp as dashboard_bp
+    from bot.web.handoffs import bp as handoffs_bp
     from bot.web.tablet import bp as tablet_bp
 
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tablet_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(handoffs_bp)
 
     @app.get("/healthz")
     def healthz():

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from bot.dashboard import labels, queries
 from bot.dashboard.export import csv_text
@@ -39,10 +40,11 @@ from bot.dashboard.summary import (
     question_line,
     swedish_summary,
 )
-from bot.db.models import ATTENDANCE, FUNNEL_STEPS, REFERRAL_STATUSES
+from bot.db.models import ATTENDANCE, FUNNEL_STEPS, REFERRAL_STATUSES, SafetyAlert
 from bot.db.types import utcnow
 from bot.i18n import load_catalogs
 from bot.intake.audit import audit
+from bot.intake.privacy import erase_participant
 from bot.intake.program import load_program
 from bot.intake.referrals import TRANSITIONS, current_booking
 from bot.web.auth import database, role_required
@@ -274,8 +276,37 @@ def referral(referral_id: int):
                 transcript=queries.transcript_messages(db, found.id),
                 notes=queries.referral_notes(db, found.id),
                 next_statuses=list(TRANSITIONS.get(found.status, ())),
+                alerts=safety_alerts_of(db, found.participant_id),
+                erase_confirm=ERASE_CONFIRM,
             )
         return render_template("dashboard/referral.html", **context)
+
+
+def safety_alerts_of(db, participant_id: int) -> List[SafetyAlert]:
+    """The participant's safety alerts, newest first."""
+    return list(db.execute(
+        select(SafetyAlert).where(SafetyAlert.participant_id == participant_id)
+        .order_by(SafetyAlert.created_at.desc(), SafetyAlert.id.desc())
+    ).scalars())
+
+
+ERASE_CONFIRM = "Jag har kontrollerat att deltagaren vill att uppgifterna raderas"
+
+
+@bp.post("/referrals/<int:referral_id>/erase")
+@role_required(*CASE)
+def referral_erase(referral_id: int):
+    """Erase the participant and everything about them, once the caseworker has confirmed it."""
+    if request.form.get("confirm") != "yes":
+        flash(f"Uppgifterna är inte raderade. Kryssa i rutan ”{ERASE_CONFIRM}” först.", "error")
+        return redirect(url_for("dashboard.referral", referral_id=referral_id), code=303)
+    with database().transaction() as db:
+        found = queries.get_referral(db, referral_id)
+        if found is None:
+            abort(404)
+        erase_participant(db, found.participant, actor=current_user.username)
+    flash("Uppgifterna är raderade.", "info")
+    return redirect(url_for("dashboard.referrals"), code=303)
 
 
 @bp.post("/referrals/<int:referral_id>/status")

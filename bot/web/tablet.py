@@ -3,6 +3,9 @@
 The page talks to this app (``/tablet/api/message``, CSRF-protected, signed in), and this app
 hands each message to Rasa's ``tablet`` channel with a key only the two share, and with the
 signed-in staff member as ``assisted_by``: the browser cannot claim to be someone else.
+
+While a caseworker has the conversation (a handoff), the page asks ``/tablet/api/updates`` every
+few seconds for their replies, so that they show up without the participant writing first.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from bot.i18n import load_catalogs
-from bot.web.auth import role_required
+from bot.intake.participants import pseudonym
+from bot.safety.handoff import latest_for_pseudonym, take_undelivered
+from bot.web.auth import database, role_required
 
 bp = Blueprint("tablet", __name__)
 ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+CHANNEL = "tablet"  # Rasa's channel, which sees the page's sender as f"tablet-{sender}"
 MAX_TEXT = 1000
 TIMEOUT = 60
 
@@ -61,3 +67,17 @@ def message():
         current_app.logger.warning("the tablet channel answered %s", reply.status_code)
         return jsonify(error="unavailable"), 503
     return jsonify(replies=reply.json().get("replies", []))
+
+
+@bp.get("/tablet/api/updates")
+@role_required()
+def updates():
+    """A caseworker's replies to the conversation not yet shown on the tablet (each is shown once)."""
+    conversation = request.args.get("conversation") or ""
+    if not ID.match(conversation):
+        return jsonify(error="bad_request", detail="conversation is an id"), 400
+    key = pseudonym(settings().intake.secret, CHANNEL, f"{CHANNEL}-{conversation}")
+    with database().transaction() as db:
+        handoff = latest_for_pseudonym(db, key)
+        texts = take_undelivered(db, handoff) if handoff is not None and handoff.channel == CHANNEL else []
+    return jsonify(messages=texts)

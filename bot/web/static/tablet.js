@@ -3,10 +3,16 @@
 // Everything about a conversation lives in JavaScript variables only: nothing goes to
 // localStorage, sessionStorage, IndexedDB, cookies or the URL. "Ny deltagare", the idle timeout,
 // signing out and leaving the page remove every trace of it from the DOM.
+//
+// While a conversation is on screen the page asks every few seconds for what a caseworker wrote
+// to it (a handoff), so that their replies show up without the participant writing first.
 'use strict';
 
 (() => {
   const API = '/tablet/api/message';
+  const UPDATES_API = '/tablet/api/updates';
+  const POLL_MS = 5000;
+  const POLL_TIMEOUT_MS = 15000;
   const REQUEST_TIMEOUT_MS = 65000; // the web app waits up to 60 s for Rasa
   const RETRY_FIRST_MS = 3000;
   const RETRY_MAX_MS = 15000;
@@ -302,6 +308,69 @@
     }
   }
 
+  // ---- a caseworker's replies, fetched while the conversation is on screen ------------------------
+
+  function schedulePoll(c) {
+    clearTimeout(c.pollTimer);
+    c.pollTimer = setTimeout(() => poll(c), POLL_MS);
+  }
+
+  async function poll(c) {
+    c.pollTimer = null;
+    if (c !== conversation) return;
+    // a message on its way brings the replies with its answer: ask again after it
+    if (c.queue.length > 0 || c.pollController) {
+      schedulePoll(c);
+      return;
+    }
+    const controller = new AbortController();
+    c.pollController = controller;
+    const timer = setTimeout(() => controller.abort(), POLL_TIMEOUT_MS);
+    let texts = [];
+    try {
+      const response = await fetch(`${UPDATES_API}?conversation=${encodeURIComponent(c.sender)}`, {
+        method: 'GET',
+        credentials: 'same-origin',
+        cache: 'no-store',
+        redirect: 'manual',
+        headers: { Accept: 'application/json' },
+        signal: controller.signal,
+      });
+      if (response.status === 401 || response.type === 'opaqueredirect') {
+        if (c === conversation) showSignedOut();
+        return;
+      }
+      const data = response.ok ? await readJson(response) : null;
+      if (data && Array.isArray(data.messages)) texts = data.messages;
+    } catch {
+      // offline, or aborted by a reset: the next round tries again (if the conversation is still on)
+    } finally {
+      clearTimeout(timer);
+      if (c.pollController === controller) c.pollController = null;
+    }
+    if (c !== conversation) return; // a new participant meanwhile: never show them the last one's
+    showPushed(c, texts);
+    schedulePoll(c);
+  }
+
+  function showPushed(c, texts) {
+    let shown = 0;
+    for (const text of texts) {
+      if (typeof text !== 'string' || text === '') continue;
+      // in the conversation's direction and language, like the assistant's replies
+      addBubble('bot', text, direction(c.direction), c.language, 'staff');
+      shown += 1;
+    }
+    if (shown > 0) restartIdle(); // something new to read: the tablet does not start over under it
+  }
+
+  function stopPolling(c) {
+    clearTimeout(c.pollTimer);
+    c.pollTimer = null;
+    if (c.pollController) c.pollController.abort();
+    c.pollController = null;
+  }
+
   // ---- starting, typing, starting over -------------------------------------------------------
 
   function startConversation(button) {
@@ -321,6 +390,8 @@
       controller: null,
       retryTimer: null,
       retryDelay: RETRY_FIRST_MS,
+      pollTimer: null,
+      pollController: null,
     };
     applyDirection(dir, code);
     startScreen.hidden = true;
@@ -328,6 +399,7 @@
     button.blur();
     restartIdle();
     enqueue(conversation, '/greet', true, null);
+    schedulePoll(conversation);
   }
 
   function sendTyped() {
@@ -365,6 +437,7 @@
     conversation = null;
     stopIdle();
     if (c) {
+      stopPolling(c);
       clearTimeout(c.retryTimer);
       c.retryTimer = null;
       if (c.controller) c.controller.abort();

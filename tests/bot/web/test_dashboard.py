@@ -8,13 +8,11 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.intake.referrals import EXPORT_COLUMNS
 from bot.cli import main as cli
-from bot.db import Database
 from bot.db.models import (
     ActivitySession,
     AuditEvent,
@@ -25,13 +23,10 @@ from bot.db.models import (
 )
 from bot.i18n import load_catalogs
 from bot.intake.questions import HEALTH_KEYS
-from bot.web import create_app
-from bot.web.config import WebConfig
-from bot.web.users import create_user
 from tests.bot.dashboard.factory import activity_session, book, events, referral
+from tests.bot.web.conftest import PASSWORD
 from tests.conftest import PROJECT_ROOT
 
-PASSWORD = "a long enough password"
 SV = load_catalogs(PROJECT_ROOT / "locales").get("sv")
 HEALTH_QUESTIONS = [SV.question_text(key) for key in HEALTH_KEYS]
 TRANSCRIPT = [
@@ -40,24 +35,7 @@ TRANSCRIPT = [
 ]
 
 
-@pytest.fixture
-def database(database_url):
-    db = Database(database_url)
-    with db.transaction() as session:
-        create_user(session, "maria", "Maria Handläggare", "caseworker", PASSWORD)
-        create_user(session, "adam", "Adam Admin", "admin", PASSWORD)
-        create_user(session, "nora", "Nora NGO", "ngo_staff", PASSWORD)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def app(database, database_url, tmp_path):
-    env = {"DATABASE_URL": database_url, "INTAKE_DATA_DIR": str(tmp_path), "INTAKE_SECRET": "web-test-secret",
-           "INTAKE_RASA_URL": "http://127.0.0.1:9"}
-    app = create_app(WebConfig.from_env(env))
-    app.config["TESTING"] = True
-    return app
+# the fixtures ``database`` (three staff users) and ``app`` are in conftest.py
 
 
 def csrf_token(html: str) -> str:
