@@ -21,7 +21,7 @@ from actions.common import (
     settings,
     tracker_key_of,
 )
-from actions.safety import resume_events
+from actions.safety import crisis_help, resume_events
 from bot.i18n import Catalog
 from bot.intake.participants import find_participant
 from bot.intake.privacy import (
@@ -162,6 +162,10 @@ class ActionConfirm(Action):
         yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
         if question == "action_erase_data":
             return await self.erase(dispatcher, tracker, catalog) if yes else self.keep(dispatcher, tracker, catalog, "erase_cancelled")
+        if question == "action_crisis_check":
+            if yes:  # the participant confirmed: the whole crisis answer
+                return await crisis_help(dispatcher, tracker, {"category": "other", "detected_by": "confirmed"})
+            return self.keep(dispatcher, tracker, catalog, "resumed")
         if question == "action_withdraw_consent":
             return await self.withdraw(dispatcher, tracker, catalog) if yes else self.keep(dispatcher, tracker, catalog, "withdraw_cancelled")
         say(dispatcher, catalog, "fallback")

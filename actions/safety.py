@@ -104,35 +104,60 @@ _background: set = set()
 class ActionCrisis(Action):
     """Help at once (112, 90101, 1177), an urgent flag and an alert, and a person in the chat.
 
-    The form is not continued until the participant chooses to ("Fortsätt med frågorna").
+    The form is not continued until the participant chooses to ("Fortsätt med frågorna"). A
+    message that only the classifier took for a crisis (no phrase of the lists) is checked first
+    with a gentle question (``action_crisis_check``), so that "my child fell and hit his head"
+    does not raise an alarm, while a real crisis gets help after one tap.
     """
 
     def name(self) -> Text:
         return "action_crisis"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        catalog = catalog_of(tracker)
         found = tracker.latest_message.get("crisis") or {"category": "other", "detected_by": "nlu"}
-        text = catalog.text("crisis", **common_values())
-        in_language = (catalog.messages.get("crisis_1177_language") or "").strip()
-        send(dispatcher, catalog, text + ("\n" + in_language if in_language else ""))
-        language, channel, address, said = language_of(tracker), channel_of(tracker), reply_address(tracker), history(tracker)
+        if found.get("detected_by") != "phrase":
+            return [FollowupAction("action_crisis_check")]
+        return await crisis_help(dispatcher, tracker, found)
 
-        def store(session) -> int:
-            participant = participant_of(session, tracker)
-            handoff = start_handoff(session, participant, "crisis", channel, language, address, said)
-            raise_alert(session, participant, str(found.get("category") or "other"),
-                        str(found.get("detected_by") or "nlu"), handoff)
-            return handoff.id
 
-        try:
-            handoff_id = await in_transaction(store)
-        except Exception:  # noqa: BLE001 - the help above is sent whatever happens here
-            logger.exception("a crisis alert could not be stored")
-            return []
-        _notify(handoff_id, str(found.get("category") or "other"), urgent=True)
-        send(dispatcher, catalog, catalog.text("crisis_handoff", when=when_text(catalog)), [resume_button(catalog)])
-        return [SlotSet("handoff", True), SlotSet("handoff_acknowledged", True)]
+class ActionCrisisCheck(Action):
+    """ "Are you in danger? Are you thinking of hurting yourself?" Yes/no go to action_confirm."""
+
+    def name(self) -> Text:
+        return "action_crisis_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        catalog = catalog_of(tracker)
+        send(dispatcher, catalog, catalog.text("crisis_check"), [
+            {"title": catalog.text("crisis_check_yes"), "payload": "/affirm"},
+            {"title": catalog.text("crisis_check_no"), "payload": "/deny"},
+        ])
+        return []
+
+
+async def crisis_help(dispatcher: CollectingDispatcher, tracker: Tracker, found: Dict[str, str]) -> List[EventType]:
+    """The crisis answer, the alert and the handoff (see ActionCrisis)."""
+    catalog = catalog_of(tracker)
+    text = catalog.text("crisis", **common_values())
+    in_language = (catalog.messages.get("crisis_1177_language") or "").strip()
+    send(dispatcher, catalog, text + ("\n" + in_language if in_language else ""))
+    language, channel, address, said = language_of(tracker), channel_of(tracker), reply_address(tracker), history(tracker)
+
+    def store(session) -> int:
+        participant = participant_of(session, tracker)
+        handoff = start_handoff(session, participant, "crisis", channel, language, address, said)
+        raise_alert(session, participant, str(found.get("category") or "other"),
+                    str(found.get("detected_by") or "nlu"), handoff)
+        return handoff.id
+
+    try:
+        handoff_id = await in_transaction(store)
+    except Exception:  # noqa: BLE001 - the help above is sent whatever happens here
+        logger.exception("a crisis alert could not be stored")
+        return []
+    _notify(handoff_id, str(found.get("category") or "other"), urgent=True)
+    send(dispatcher, catalog, catalog.text("crisis_handoff", when=when_text(catalog)), [resume_button(catalog)])
+    return [SlotSet("handoff", True), SlotSet("handoff_acknowledged", True)]
 
 
 class ActionTalkToHuman(Action):

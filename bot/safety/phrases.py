@@ -49,13 +49,6 @@ class Phrase:
     text: str
     tokens: Tuple[str, ...]
 
-    def found_in(self, message: List[str]) -> bool:
-        n = len(self.tokens)
-        for start in range(len(message) - n + 1):
-            if all(_token_matches(p, w) for p, w in zip(self.tokens, message[start:start + n])):
-                return True
-        return False
-
 
 def _token_matches(pattern: str, word: str) -> bool:
     if pattern.endswith("*"):
@@ -104,6 +97,38 @@ def load_all(directory: Path = PHRASES_DIR) -> Dict[str, PhraseList]:
     return {p.stem: load(p) for p in sorted(directory.glob("*.yml"))}
 
 
+class PhraseIndex:
+    """Every language's phrases by their first word, so a message is checked against few."""
+
+    def __init__(self, lists: Dict[str, PhraseList]) -> None:
+        self.exact: Dict[str, List[Phrase]] = {}
+        self.prefixed: Dict[str, List[Phrase]] = {}  # first word ends in "*": by its first 2 letters
+        for phrase_list in lists.values():
+            for phrase in phrase_list.phrases:
+                first = phrase.tokens[0]
+                if first.endswith("*"):
+                    self.prefixed.setdefault(first[:-1][:2], []).append(phrase)
+                else:
+                    self.exact.setdefault(first, []).append(phrase)
+
+    def find(self, message: List[str]) -> Optional[Phrase]:
+        for start, word in enumerate(message):
+            # a prefix of one letter is filed under that letter, longer ones under two
+            candidates = self.exact.get(word, []) + self.prefixed.get(word[:2], []) + self.prefixed.get(word[:1], [])
+            for phrase in candidates:
+                n = len(phrase.tokens)
+                if start + n <= len(message) and all(
+                    _token_matches(p, w) for p, w in zip(phrase.tokens, message[start:start + n])
+                ):
+                    return phrase
+        return None
+
+
+@lru_cache(maxsize=4)
+def index(directory: Path = PHRASES_DIR) -> PhraseIndex:
+    return PhraseIndex(load_all(directory))
+
+
 @dataclass(frozen=True)
 class CrisisMatch:
     category: str
@@ -120,11 +145,8 @@ def match(text: str, directory: Path = PHRASES_DIR) -> Optional[CrisisMatch]:
     message = words(text)
     if not message:
         return None
-    for phrase_list in load_all(directory).values():
-        for phrase in phrase_list.phrases:
-            if phrase.found_in(message):
-                return CrisisMatch(phrase.category, phrase.language, phrase.text)
-    return None
+    phrase = index(directory).find(message)
+    return CrisisMatch(phrase.category, phrase.language, phrase.text) if phrase is not None else None
 
 
 def check(directory: Path = PHRASES_DIR) -> List[str]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
+from rasa.core.constants import POLICY_PRIORITY
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, POLICY_PRIORITY
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -28,7 +29,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 RELAY = "action_handoff_relay"
 CONFIRM = "action_confirm"
-ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent")
+ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent", "action_crisis_check")
 # what a participant can still ask for while a person has the conversation
 PASS_THROUGH = frozenset({"crisis", "erase_data", "withdraw_consent", "show_my_data"})
 RESUME_CONFIDENCE = 0.9
@@ -78,7 +79,7 @@ class SafetyPolicy(Policy):
     @staticmethod
     def decide(tracker: DialogueStateTracker) -> Optional[str]:
         latest = tracker.latest_action_name
-        if latest in (RELAY, CONFIRM):
+        if latest in (RELAY, CONFIRM) + ASKS_CONFIRMATION:
             return ACTION_LISTEN_NAME
         if latest != ACTION_LISTEN_NAME or not isinstance(tracker.latest_message, UserUttered):
             return None

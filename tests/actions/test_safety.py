@@ -12,6 +12,7 @@ from actions.privacy import (
 )
 from actions.safety import (
     ActionCrisis,
+    ActionCrisisCheck,
     ActionHandoffRelay,
     ActionResume,
     ActionTalkToHuman,
@@ -22,6 +23,7 @@ from bot.db.models import (
     HandoffMessage,
     Participant,
     SafetyAlert,
+    StaffUser,
 )
 from bot.intake.participants import get_or_create_participant, pseudonym, record_consent
 from bot.safety.handoff import close, staff_reply
@@ -52,6 +54,29 @@ async def test_crisis_help_is_sent_even_when_the_database_is_down(domain):
     assert events == []  # not paused: nobody would see the conversation
 
 
+async def test_a_crisis_only_the_classifier_saw_is_checked_first(env, db, domain):
+    parsed = message("mitt barn slog huvudet", "crisis", 0.85)
+    parsed["crisis"] = {"category": "other", "detected_by": "nlu"}
+    events, messages = await run(ActionCrisis(), make_tracker(all_slots(language="sv"), parsed), domain)
+    assert messages == [] and [e["name"] for e in events if e["event"] == "followup"] == ["action_crisis_check"]
+    _, messages = await run(ActionCrisisCheck(), make_tracker(all_slots(language="sv"), parsed), domain)
+    assert "112" in messages[0]["text"] and [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    no = make_tracker(all_slots(language="sv"), message("/deny", "deny", 1.0))
+    no.events.insert(-1, {"event": "action", "name": "action_crisis_check"})
+    no.events.insert(-1, {"event": "action", "name": "action_listen"})
+    events, messages = await run(ActionConfirm(), no, domain)
+    assert texts(messages) == ["Okej, vi fortsätter."]
+    with db.transaction() as session:
+        assert session.execute(select(SafetyAlert)).first() is None
+    yes = make_tracker(all_slots(language="sv"), message("/affirm", "affirm", 1.0))
+    yes.events.insert(-1, {"event": "action", "name": "action_crisis_check"})
+    yes.events.insert(-1, {"event": "action", "name": "action_listen"})
+    events, messages = await run(ActionConfirm(), yes, domain)
+    assert "90101" in texts(messages)[0] and slots_set(events)["handoff"] is True
+    with db.transaction() as session:
+        assert session.execute(select(SafetyAlert)).scalar_one().detected_by == "confirmed"
+
+
 async def test_crisis_opens_an_urgent_handoff_with_the_conversation_and_pauses(env, db, domain):
     tracker = make_tracker(all_slots(language="ar"), crisis_message("violence"), form=None)
     events, messages = await run(ActionCrisis(), tracker, domain)
@@ -72,6 +97,7 @@ async def test_talk_to_human_relay_reply_and_hand_back(env, db, domain):
     events, messages = await run(ActionHandoffRelay(), make_tracker(paused, message("Hallå")), domain)
     assert texts(messages) == ["Tack. En person läser det och svarar här."]
     with db.transaction() as session:
+        session.add(StaffUser(username="karin", display_name="Karin", role="caseworker", password_hash="-"))
         handoff = session.execute(select(Handoff)).scalar_one()
         staff_reply(session, handoff, "karin", "Karin", "Hej, jag heter Karin.")
     events, messages = await run(ActionHandoffRelay(), make_tracker(dict(paused, handoff_acknowledged=True), message("Hej")), domain)

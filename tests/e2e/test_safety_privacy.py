@@ -21,6 +21,7 @@ from bot.db.models import (
     Participant,
     Referral,
     SafetyAlert,
+    StaffUser,
     TrackerEvent,
 )
 from bot.db.rotation import encrypted_columns
@@ -139,6 +140,8 @@ def test_handoff_pauses_and_resumes_the_assistant_over_rest(servers, database):
     assert "En person läser det" in texts(replies) and "hälsa" not in texts(replies)
     assert servers.send(sender, "Hallå?") == []  # paused: nothing from the assistant
     with database.transaction() as session:
+        if session.execute(select(StaffUser).where(StaffUser.username == "karin")).first() is None:
+            session.add(StaffUser(username="karin", display_name="Karin", role="caseworker", password_hash="-"))
         handoff = open_handoff(session, participant.id)
         staff_reply(session, handoff, "karin", "Karin", "Hej! Vilken blankett gäller det?")
     replies = servers.send(sender, "Från Försäkringskassan")
@@ -175,11 +178,11 @@ def decrypted_dump(engine) -> str:
 
 def test_access_then_erasure_from_the_chat_leaves_nothing_anywhere(servers, database):
     sender = new_sender()
-    answers = dict(TAPPED_ANSWERS, name="Zeynab Erasmus", phone="0709876543", goals="Bli snickare i Hemmesta",
+    answers = dict(TAPPED_ANSWERS, name="Zeynab Karimi", phone="0709876543", goals="Bli snickare i Hemmesta",
                    work_kind="Snickare i Herat")
     run_intake(servers, sender, answers)
     shown, replies = show_and_erase(servers, sender)
-    assert "Zeynab Erasmus" in shown and "+46709876543" in shown and "Bli snickare i Hemmesta" in shown
+    assert "Zeynab Karimi" in shown and "+46709876543" in shown and "Bli snickare i Hemmesta" in shown
     assert "Vi har raderat allt om dig" in texts(replies)
     secrets = [sender, "Zeynab", "709876543", "Bli snickare", "Snickare i Herat",
                pseudonym(SECRET, "rest", sender), tracker_key(SECRET, sender)]
@@ -212,7 +215,7 @@ def test_a_no_to_erasure_keeps_everything(servers, database):
 
 def test_withdrawn_consent_stops_processing(servers, database):
     sender = new_sender()
-    run_intake(servers, sender, dict(TAPPED_ANSWERS, name="Withdrawn Person"))
+    run_intake(servers, sender, dict(TAPPED_ANSWERS, name="Leyla Ahmadi"))
     replies = servers.send(sender, "jag tar tillbaka mitt samtycke")
     assert "Vill du ta tillbaka ditt ja?" in texts(replies)
     replies = servers.send(sender, "/affirm")

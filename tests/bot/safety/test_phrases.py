@@ -41,3 +41,14 @@ def test_matching_ignores_case_punctuation_and_letter_variants():
     assert words("Don't  stop…") == ["dont", "stop"]
     assert words("مي‌خواهم") == words("میخواهم")
     assert match("") is None and match("   ") is None
+
+
+def test_the_index_finds_what_a_scan_of_every_phrase_finds(tmp_path):
+    (tmp_path / "xx.yml").write_text(
+        "phrases:\n  suicide: ['a* b', 'vill dö']\n  self_harm: ['skär* mig']\n  violence: ['slår mig']\n"
+        "  danger: ['i fara']\n", encoding="utf-8")
+    assert match("hon vill dö nu", tmp_path).phrase == "vill dö"
+    assert match("ajaj b", tmp_path).phrase == "a* b"
+    assert match("jag skär mig", tmp_path).category == "self_harm"
+    assert match("jag skär grönsaker", tmp_path) is None
+    assert match("vill", tmp_path) is None  # a phrase longer than the message

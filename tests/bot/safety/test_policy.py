@@ -39,6 +39,11 @@ def test_a_paused_conversation_goes_to_the_person(domain):
     assert SafetyPolicy.decide(relayed) == "action_listen"
 
 
+def test_after_asking_for_a_confirmation_it_listens(domain):
+    for asking in ("action_erase_data", "action_withdraw_consent", "action_crisis_check"):
+        assert SafetyPolicy.decide(tracker(domain, *said("x"), ActionExecuted(asking))) == "action_listen"
+
+
 def test_without_a_handoff_it_abstains(domain):
     assert SafetyPolicy.decide(tracker(domain, *said("greet"))) is None
     assert SafetyPolicy.decide(tracker(domain, *said("affirm"))) is None
