@@ -65,14 +65,18 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 # `make bench`: install the competitors (.[bench]) and run the benchmarks: language identification
 # (writes benchmarks/results/lid.md), then the intake spine (trains a model from scratch and runs
 # the servers; writes benchmarks/results/intake.txt), then the SMS cost of a whole intake in each
-# language (benchmarks/results/sms_cost.md) and NLU per language on held-out examples
-# (benchmarks/results/nlu.md). About twenty minutes in all.
+# language (benchmarks/results/sms_cost.md), NLU per language on held-out examples
+# (benchmarks/results/nlu.md), crisis recognition per language (benchmarks/results/safety.md) and
+# the cost of privacy on SQLite and PostgreSQL (benchmarks/results/privacy.md). About twenty-five
+# minutes in all.
 .PHONY: bench
 bench: $(VENV)/.bench-installed $(MODEL)
 	$(BIN)/python benchmarks/lid.py
 	set -o pipefail; $(BIN)/python benchmarks/intake.py | tee benchmarks/results/intake.txt
 	set -o pipefail; $(BIN)/python benchmarks/sms_cost.py | tee benchmarks/results/sms_cost.md
 	set -o pipefail; $(BIN)/python benchmarks/nlu.py | tee benchmarks/results/nlu.md
+	set -o pipefail; $(BIN)/python benchmarks/safety.py | tee benchmarks/results/safety.md
+	set -o pipefail; $(BIN)/python benchmarks/privacy.py | tee benchmarks/results/privacy.md
 
 clean:
 	rm -rf models results .rasa var tests/artifacts

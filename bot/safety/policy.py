@@ -33,6 +33,12 @@ ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent", "action_cri
 # what a participant can still ask for while a person has the conversation
 PASS_THROUGH = frozenset({"crisis", "erase_data", "withdraw_consent", "show_my_data"})
 RESUME_CONFIDENCE = 0.9
+CONFIRM_CONFIDENCE = 0.9
+
+
+def clear_answer(text: str, confidence: float) -> bool:
+    """A tapped button, or a short sure yes or no: an erasure or an alarm needs no guess."""
+    return text.startswith("/") or (confidence >= CONFIRM_CONFIDENCE and len(text.split()) <= 3)
 
 
 def previous_action(tracker: DialogueStateTracker) -> Optional[str]:
@@ -85,7 +91,9 @@ class SafetyPolicy(Policy):
             return None
         intent = tracker.latest_message.intent or {}
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        if name in ("affirm", "deny") and previous_action(tracker) in ASKS_CONFIRMATION:
+        if name in ("affirm", "deny") and previous_action(tracker) in ASKS_CONFIRMATION and clear_answer(
+            tracker.latest_message.text or "", confidence
+        ):
             return CONFIRM
         if not tracker.get_slot("handoff"):
             return None

@@ -179,7 +179,7 @@ def decrypted_dump(engine) -> str:
 def test_access_then_erasure_from_the_chat_leaves_nothing_anywhere(servers, database):
     sender = new_sender()
     answers = dict(TAPPED_ANSWERS, name="Zeynab Karimi", phone="0709876543", goals="Bli snickare i Hemmesta",
-                   work_kind="Snickare i Herat")
+                   work_kind="Snickare i Herat", interpreter_language="dari")
     run_intake(servers, sender, answers)
     shown, replies = show_and_erase(servers, sender)
     assert "Zeynab Karimi" in shown and "+46709876543" in shown and "Bli snickare i Hemmesta" in shown
@@ -215,7 +215,8 @@ def test_a_no_to_erasure_keeps_everything(servers, database):
 
 def test_withdrawn_consent_stops_processing(servers, database):
     sender = new_sender()
-    run_intake(servers, sender, dict(TAPPED_ANSWERS, name="Leyla Ahmadi"))
+    run_intake(servers, sender, dict(TAPPED_ANSWERS, name="Leyla Ahmadi", work_kind="Städare", goals="Jobba i en butik",
+                                         interpreter_language="persiska"))
     replies = servers.send(sender, "jag tar tillbaka mitt samtycke")
     assert "Vill du ta tillbaka ditt ja?" in texts(replies)
     replies = servers.send(sender, "/affirm")

@@ -20,7 +20,7 @@ def tracker(domain, *events):
     return DialogueStateTracker.from_events("s", list(events), domain.slots)
 
 
-def said(intent, confidence=1.0, text="x"):
+def said(intent, confidence=1.0, text="/x"):
     return [ActionExecuted("action_listen"), UserUttered(text, {"name": intent, "confidence": confidence})]
 
 
@@ -53,6 +53,10 @@ def test_a_yes_right_after_a_confirmation_question_confirms(domain):
     asked = [*said("erase_data"), ActionExecuted("action_erase_data"), BotUttered("Radera allt?")]
     assert SafetyPolicy.decide(tracker(domain, *asked, *said("affirm"))) == CONFIRM
     assert SafetyPolicy.decide(tracker(domain, *asked, *said("deny"))) == CONFIRM
+    # a long or unsure message is no answer to it ("i want to follow a course" is no yes)
+    assert SafetyPolicy.decide(tracker(domain, *asked, *said("affirm", 0.95, "i want to follow a course"))) is None
+    assert SafetyPolicy.decide(tracker(domain, *asked, *said("affirm", 0.7, "ja"))) is None
+    assert SafetyPolicy.decide(tracker(domain, *asked, *said("affirm", 0.95, "ja gärna"))) == CONFIRM
     # a yes two turns later does not erase anything
     later = [*asked, *said("greet"), ActionExecuted("intake_form")]
     assert SafetyPolicy.decide(tracker(domain, *later, *said("affirm"))) is None
