@@ -21,6 +21,7 @@ from bot.intake.questions import SKIPPED, Question
 from bot.language.detect import UNDETERMINED, Detection, with_context
 from bot.language.model import words
 from bot.language.names import language_code
+from bot.safety.interruptions import interrupts_free_text
 from bot.tracker import tracker_key
 
 logger = logging.getLogger(__name__)
@@ -231,10 +232,16 @@ def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
     return None
 
 
-def is_interruption(tracker: Tracker) -> bool:
-    """True when the latest message asks for something else than answering (stop, help ...)."""
+def is_interruption(tracker: Tracker, free_text: bool = False) -> bool:
+    """True when the latest message asks for something else than answering (stop, help ...).
+
+    A crisis always interrupts (the NLU component has decided it). At a question answered in
+    the participant's own words few requests interrupt (:mod:`bot.safety.interruptions`).
+    """
     name, confidence = latest_intent(tracker)
-    return name in INTERRUPT_INTENTS and confidence >= INTERRUPT_CONFIDENCE
+    if free_text:
+        return interrupts_free_text(name, confidence)
+    return name == "crisis" or (name in INTERRUPT_INTENTS and confidence >= INTERRUPT_CONFIDENCE)
 
 
 def format_day(catalog: Catalog, when: datetime, timezone: str) -> Dict[str, str]:

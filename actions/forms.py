@@ -116,7 +116,8 @@ def read_answer(question: Question, tracker: Tracker) -> Optional[Dict[Text, Any
         phone_region=settings().phone_region,
     )
     names_language = question.names_language and intent == "set_language"
-    if is_interruption(tracker) and not names_language and not (answer is not None and answer.firm):
+    free_text = question.kind in (TEXT, PHONE)
+    if is_interruption(tracker, free_text) and not names_language and not (answer is not None and answer.firm):
         return None
     if answer is None:
         return {question.key: INVALID}

@@ -9,6 +9,9 @@ In ``config.yml``::
   participant's own requests about their data, and a clear wish to go back to the questions.
 - **A yes or no right after a confirmation question** (erase my data, withdraw consent) answers
   that question (``action_confirm``), not whatever a yes means elsewhere.
+- **An answer in the participant's own words** (a name, a job, a goal) goes to the form even
+  when the classifier takes it for a request: an unknown name like "Sara" can look like "hjälp"
+  to it. Which requests interrupt there: :mod:`bot.safety.interruptions`.
 
 It learns nothing; its priority is above the RulePolicy's.
 """
@@ -27,12 +30,20 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.intake.questions import INTAKE_QUESTIONS, PHONE, TEXT
+from bot.safety.interruptions import interrupts_free_text
+
 RELAY = "action_handoff_relay"
 CONFIRM = "action_confirm"
 ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent", "action_crisis_check")
 # what a participant can still ask for while a person has the conversation
 PASS_THROUGH = frozenset({"crisis", "erase_data", "withdraw_consent", "show_my_data"})
 RESUME_CONFIDENCE = 0.9
+INTERRUPTIONS = frozenset({
+    "stop", "help", "talk_to_human", "change_language", "cancel_booking", "erase_data",
+    "show_my_data", "withdraw_consent",
+})
+FREE_TEXT_SLOTS = frozenset(q.key for q in INTAKE_QUESTIONS if q.kind in (TEXT, PHONE))
 CONFIRM_CONFIDENCE = 0.9
 
 
@@ -95,6 +106,10 @@ class SafetyPolicy(Policy):
             tracker.latest_message.text or "", confidence
         ):
             return CONFIRM
+        loop = tracker.active_loop_name
+        if (loop and tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS and name in INTERRUPTIONS
+                and not interrupts_free_text(name, confidence)):
+            return loop
         if not tracker.get_slot("handoff"):
             return None
         if name in PASS_THROUGH:

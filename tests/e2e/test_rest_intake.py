@@ -80,6 +80,7 @@ def test_the_referral_keeps_its_transcript_and_the_funnel_its_steps(servers):
     from sqlalchemy import create_engine, text
 
     from bot.config import Config
+    from bot.crypto import keyring
     from bot.intake.funnel import conversation_key
     from bot.simulate import SWEDISH_ANSWERS, book_first_free, run_intake
 
@@ -92,8 +93,10 @@ def test_the_referral_keeps_its_transcript_and_the_funnel_its_steps(servers):
     try:
         with engine.connect() as conn:
             referral_id = conn.execute(text("SELECT id FROM referrals WHERE funnel_key = :k"), {"k": key}).scalar_one()
-            messages = json.loads(conn.execute(text("SELECT messages FROM referral_transcripts WHERE referral_id = :r"),
-                                               {"r": referral_id}).scalar_one())
+            sealed = conn.execute(text("SELECT messages FROM referral_transcripts WHERE referral_id = :r"),
+                                  {"r": referral_id}).scalar_one()
+            assert "Sara" not in sealed  # encrypted at rest
+            messages = json.loads(keyring().decrypt(sealed))
             steps = {row[0] for row in conn.execute(text("SELECT step FROM funnel_events WHERE conversation = :k"),
                                                     {"k": key})}
     finally:

@@ -44,6 +44,19 @@ def test_after_asking_for_a_confirmation_it_listens(domain):
         assert SafetyPolicy.decide(tracker(domain, *said("x"), ActionExecuted(asking))) == "action_listen"
 
 
+def test_an_unsure_request_at_a_free_text_question_is_an_answer(domain):
+    from rasa.shared.core.events import ActiveLoop
+
+    asking_name = [ActiveLoop("intake_form"), SlotSet("requested_slot", "name")]
+    assert SafetyPolicy.decide(tracker(domain, *asking_name, *said("help", 0.76, "Sara"))) == "intake_form"
+    assert SafetyPolicy.decide(tracker(domain, *asking_name, *said("help", 0.99, "hjälp"))) is None
+    # a booking or one's data can wait until the answer is given
+    assert SafetyPolicy.decide(tracker(domain, *asking_name, *said("cancel_booking", 0.99, "kök"))) == "intake_form"
+    assert SafetyPolicy.decide(tracker(domain, *asking_name, *said("crisis", 0.85, "..."))) is None
+    asking_choice = [ActiveLoop("intake_form"), SlotSet("requested_slot", "housing")]
+    assert SafetyPolicy.decide(tracker(domain, *asking_choice, *said("help", 0.76, "Sara"))) is None
+
+
 def test_without_a_handoff_it_abstains(domain):
     assert SafetyPolicy.decide(tracker(domain, *said("greet"))) is None
     assert SafetyPolicy.decide(tracker(domain, *said("affirm"))) is None
