@@ -39,8 +39,12 @@ NAMING = {
 Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 
 REFERRAL_STATUSES = ("new", "contacted", "accepted", "started", "declined", "withdrawn")
-BOOKING_STATUSES = ("booked", "waitlisted", "cancelled")
-ACTIVE_BOOKING = ("booked", "waitlisted")
+# offered: a waiting-list place that was offered a freed seat, held until the offer expires;
+# attended / no_show: marked by staff after the session.
+BOOKING_STATUSES = ("booked", "waitlisted", "offered", "cancelled", "attended", "no_show")
+ACTIVE_BOOKING = ("booked", "waitlisted", "offered")
+HOLDS_SEAT = ("booked", "offered")
+CANCEL_REASONS = ("participant", "staff", "rescheduled", "offer_declined", "offer_expired", "withdrawn")
 
 
 class Participant(Base):
@@ -129,6 +133,9 @@ class Referral(Base):
     # "full", or "short" for the SMS intake, which leaves health and most barriers to the first meeting
     screening = Column(String(8), nullable=False, default="full", server_default=text("'full'"))
     funnel_key = Column(String(64))  # the conversation's key in funnel_events (attendance is counted there)
+    # where the assistant may write unasked (reminders, offers): a Telegram chat id or a phone
+    # number; None on the tablet and REST channels, which cannot be written to
+    contact_address = Column(EncryptedText)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     status_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
@@ -217,20 +224,68 @@ class Booking(Base):
     status = Column(String(16), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    offer_expires_at = Column(UTCDateTime)  # an offered seat is held for the participant until then
+    confirmed_at = Column(UTCDateTime)  # the participant answered a reminder "I will come"
+    cancel_reason = Column(String(16))
 
     referral = relationship("Referral", back_populates="bookings")
     session = relationship("ActivitySession", back_populates="bookings")
+    messages = relationship(
+        "BookingMessage", back_populates="booking", cascade="all, delete-orphan", order_by="BookingMessage.id"
+    )
 
     __table_args__ = (
-        CheckConstraint("status IN ('booked', 'waitlisted', 'cancelled')", name="status"),
-        # A referral holds at most one seat or waiting-list place at a time.
+        CheckConstraint(
+            "status IN ('booked', 'waitlisted', 'offered', 'cancelled', 'attended', 'no_show')", name="status"
+        ),
+        # A referral holds at most one seat, offer or waiting-list place at a time.
         Index(
             "uq_bookings_one_active_per_referral",
             "referral_id",
             unique=True,
-            sqlite_where=text("status IN ('booked', 'waitlisted')"),
-            postgresql_where=text("status IN ('booked', 'waitlisted')"),
+            sqlite_where=text("status IN ('booked', 'waitlisted', 'offered')"),
+            postgresql_where=text("status IN ('booked', 'waitlisted', 'offered')"),
         ),
+        Index("ix_bookings_status_offer_expires", "status", "offer_expires_at"),
+    )
+
+
+BOOKING_MESSAGE_KINDS = ("reminder", "offer", "offer_expired", "no_show")
+# pending: waits for due_at; sending: claimed by a scheduler; sent: handed to the channel's
+# outbox; held: the channel cannot be written to (tablet, REST): shown to staff instead;
+# cancelled: no longer true (the booking was cancelled or moved); skipped: too late to be useful.
+BOOKING_MESSAGE_STATUSES = ("pending", "sending", "sent", "held", "cancelled", "skipped")
+
+
+class BookingMessage(Base):
+    """A message the assistant sends about a booking without being asked: a reminder, an offer.
+
+    Durable and sent once: the scheduler (:mod:`bot.scheduler`) claims a due row with one
+    conditional UPDATE, and (booking, kind) is unique. ``kind`` is ``reminder:<minutes before>``,
+    ``offer``, ``offer_expired`` or ``no_show``. Holds no text: it is rendered when sent, in the
+    participant's language.
+    """
+
+    __tablename__ = "booking_messages"
+
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    due_at = Column(UTCDateTime, nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    claimed_at = Column(UTCDateTime)
+    sent_at = Column(UTCDateTime)
+    outbound_id = Column(Integer)  # the outbox row that carried it (outbound_messages.id)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    booking = relationship("Booking", back_populates="messages")
+
+    __table_args__ = (
+        UniqueConstraint("booking_id", "kind", name="uq_booking_message_kind"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'held', 'cancelled', 'skipped')", name="status"
+        ),
+        Index("ix_booking_messages_status_due", "status", "due_at"),
     )
 
 
@@ -309,6 +364,9 @@ class OutboundMessage(Base):
     gateway_id = Column(String(100), index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     sent_at = Column(UTCDateTime)
+    # buttons to show with the message ([{"title", "payload"}]); Telegram shows them as a keyboard,
+    # an SMS has them numbered in its body already
+    buttons = Column(JSON)
     # the last message to someone who erased their data: the row goes once the gateway has it
     forget_after_send = Column(Boolean, nullable=False, default=False, server_default=text("false"))
 

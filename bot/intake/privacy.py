@@ -32,6 +32,7 @@ from bot.db.models import (
 from bot.db.types import utcnow
 from bot.intake.audit import audit
 from bot.intake.booking import cancel_booking
+from bot.intake.reminders import NO_SHOW, OFFER_EXPIRED, cancel_kind
 from bot.intake.funnel import unlink_conversation
 from bot.intake.participants import find_participant
 from bot.tracker import delete_conversation, purge_conversations
@@ -49,9 +50,12 @@ class Erased:
 
 
 def _release_bookings(session: Session, referral: Referral, actor: str) -> None:
+    """Give up the referral's seat (it goes to the waiting list) and its planned messages."""
     for booking in referral.bookings:
         if booking.status in ACTIVE_BOOKING:
-            cancel_booking(session, booking, actor=actor)
+            cancel_booking(session, booking, actor=actor, reason="withdrawn")
+        cancel_kind(session, booking, NO_SHOW)
+        cancel_kind(session, booking, OFFER_EXPIRED)
 
 
 def erase_participant(session: Session, participant: Participant, actor: str) -> Erased:
@@ -121,6 +125,7 @@ def withdraw_consent(
         session.execute(delete(ReferralTranscript).where(ReferralTranscript.referral_id == referral.id))
         referral.phq4_score = None
         referral.phq4_band = None
+        referral.contact_address = None
         referral.barriers = []
         if referral.status != "withdrawn":
             referral.status = "withdrawn"

@@ -14,6 +14,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.intake.answers import normalize
+from bot.intake.booking import BookingRules
 from bot.intake.phq4 import phq4_result
 from bot.intake.questions import QUESTIONS, SKIPPED
 
@@ -63,6 +64,8 @@ class Program:
     consent_version: str = "2026-11-v1"
     retention_months: int = 24
     unlinked_retention_days: int = 30
+    # reminders, the waiting list's offers, quiet hours (``booking:``)
+    booking: BookingRules = field(default_factory=BookingRules)
 
     @classmethod
     def from_mapping(cls, raw: Mapping) -> "Program":
@@ -106,6 +109,7 @@ class Program:
             consent_version=str(privacy.get("consent_version", "2026-11-v1")),
             retention_months=int((raw.get("activity") or {}).get("retention_months", 24)),
             unlinked_retention_days=int(privacy.get("unlinked_conversation_days", 30)),
+            booking=BookingRules.from_mapping(raw.get("booking"), timezone=str(raw.get("timezone") or "Europe/Stockholm")),
         )
 
     def short_intake_on(self, channel: Optional[str]) -> bool:

@@ -57,31 +57,33 @@ class Factory:
             session.flush()
             return row.id
 
-    def referrals(self, count: int, status: str = "new") -> List[int]:
+    def referrals(self, count: int, status: str = "new", channel: str = "telegram", language: str = "sv",
+                  contact_address: Optional[str] = None) -> List[int]:
         """``count`` referrals, each of its own participant."""
         ids = []
         with self.db.transaction() as session:
             for _ in range(count):
                 n = next(_counter)
-                participant = Participant(pseudonym=f"p{n:062d}", channel="telegram", language="sv")
+                participant = Participant(pseudonym=f"p{n:062d}", channel=channel, language=language)
                 session.add(participant)
                 session.flush()
                 referral = Referral(
                     participant_id=participant.id,
                     intake_key=f"intake-{n}",
                     status=status,
-                    language="sv",
-                    channel="telegram",
+                    language=language,
+                    channel=channel,
                     eligible=True,
                     priority=2,
+                    contact_address=contact_address,
                 )
                 session.add(referral)
                 session.flush()
                 ids.append(referral.id)
         return ids
 
-    def referral(self, status: str = "new") -> int:
-        return self.referrals(1, status=status)[0]
+    def referral(self, status: str = "new", **kwargs) -> int:
+        return self.referrals(1, status=status, **kwargs)[0]
 
 
 @pytest.fixture
