@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime, time, timedelta
@@ -562,6 +563,43 @@ def web_command(host: str, port: int) -> None:
     from bot.web import serve
 
     serve(host=host, port=port)
+
+
+@main.group()
+def scheduler() -> None:
+    """Reminders, waiting-list offers and follow-ups (see bot/scheduler.py)."""
+
+
+@scheduler.command("run")
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between looks for what is due.")
+@pass_ctx
+def scheduler_run(obj: Context, interval: float) -> None:
+    """Run the scheduler until stopped (Ctrl-C or SIGTERM)."""
+    import signal
+    import threading
+
+    from bot.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        Scheduler.from_config(obj.config).serve(interval, stop)
+    except KeyboardInterrupt:
+        pass
+
+
+@scheduler.command("tick")
+@pass_ctx
+def scheduler_tick(obj: Context) -> None:
+    """Do what is due now, once, and say what was done."""
+    from bot.scheduler import Scheduler
+
+    tick = Scheduler.from_config(obj.config).run_once()
+    click.echo(f"sent {len(tick.sent)}, held for staff {len(tick.held)}, dropped {len(tick.dropped)}, "
+               f"offers made {len(tick.offered)}, offers expired {len(tick.expired)}"
+               + (" (quiet hours: nothing sent)" if tick.quiet else ""))
 
 
 # -- running --------------------------------------------------------------------------------

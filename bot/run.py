@@ -74,6 +74,7 @@ def services(rasa_port: int, actions_port: int, model: str, host: str = "127.0.0
              "--webhook", f"http://{host}:{rasa_port}/webhooks/telegram/webhook"],
             None,
         ))
+    extra.append(Service("scheduler", [str(bin_dir / "intake"), "scheduler", "run"], None))
     return [
         Service(
             "action server",

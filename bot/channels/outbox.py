@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Awaitable, Optional
+from typing import Any, Awaitable, Dict, List, Optional
 
 from bot.channels import store
 from bot.channels.base import unit_of_work
@@ -45,8 +45,13 @@ class OutboxSender(ABC):
         ...
 
     @abstractmethod
-    async def send_outgoing(self, recipient: str, body: str) -> Optional[str]:
-        """Send one message; the gateway's id for it, if any. Raises GatewayError."""
+    async def send_outgoing(self, recipient: str, body: str, buttons: Optional[List[Dict[str, str]]] = None,
+                            pseudonym: str = "") -> Optional[str]:
+        """Send one message; the gateway's id for it, if any. Raises GatewayError.
+
+        ``buttons``: options to show with it (a channel with real buttons shows them; an SMS has
+        them numbered in its body already). ``pseudonym``: the participant's, for their choices.
+        """
 
     def spawn(self, work: Awaitable[Any]) -> None:
         self._outbox_state()
@@ -60,7 +65,8 @@ class OutboxSender(ABC):
         if outgoing is None:
             return "not due"
         try:
-            gateway_id = await self.send_outgoing(outgoing.recipient, outgoing.body)
+            gateway_id = await self.send_outgoing(outgoing.recipient, outgoing.body, outgoing.buttons,
+                                                  outgoing.pseudonym)
         except GatewayError as exc:
             status = await unit_of_work(store.mark_failed_attempt, message_id, str(exc), exc.permanent)
             logger.warning("%s: message %s not sent (%s), now %s", self.name(), message_id, exc, status)

@@ -228,8 +228,9 @@ class SmsInput(OutboxSender, InputChannel, ABC):
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def send_outgoing(self, recipient: str, body: str) -> Optional[str]:
-        return await self.send_sms(recipient, body)
+    async def send_outgoing(self, recipient: str, body: str, buttons: Optional[List[Dict[str, str]]] = None,
+                            pseudonym: str = "") -> Optional[str]:
+        return await self.send_sms(recipient, body)  # options are numbered in the body already
 
 
 def required(credentials: Optional[Dict[Text, Any]], *keys: str) -> Dict[str, str]:

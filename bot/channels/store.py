@@ -101,6 +101,8 @@ class Outgoing:
     recipient: str
     body: str
     attempts: int
+    pseudonym: str = ""
+    buttons: Optional[List[Dict[str, str]]] = None
 
 
 def enqueue(
@@ -112,11 +114,12 @@ def enqueue(
     segments: int = 1,
     encoding: Optional[str] = None,
     forget_after_send: bool = False,
+    buttons: Optional[Sequence[Dict[str, str]]] = None,
 ) -> int:
     message = OutboundMessage(
         channel=channel, pseudonym=pseudonym, recipient=recipient, body=body,
         segments=segments, encoding=encoding, status="queued", next_attempt_at=utcnow(),
-        forget_after_send=forget_after_send,
+        forget_after_send=forget_after_send, buttons=list(buttons) if buttons else None,
     )
     session.add(message)
     session.flush()
@@ -141,7 +144,8 @@ def claim(session: Session, message_id: int, now: Optional[datetime] = None) -> 
         return None
     row = session.get(OutboundMessage, message_id, populate_existing=True)
     assert row is not None
-    return Outgoing(row.id, row.channel, row.recipient, row.body or "", row.attempts)
+    return Outgoing(row.id, row.channel, row.recipient, row.body or "", row.attempts, row.pseudonym,
+                    list(row.buttons) if row.buttons else None)
 
 
 def due_ids(session: Session, channel: str, now: Optional[datetime] = None, limit: int = 50) -> List[int]:

@@ -266,17 +266,28 @@ class TelegramInput(OutboxSender, InputChannel):
 
         return hook
 
-    async def send_outgoing(self, recipient: str, body: str) -> Optional[str]:
-        """A message that is not a reply (a caseworker's, from the outbox)."""
+    async def send_outgoing(self, recipient: str, body: str, buttons: Optional[List[Dict[str, str]]] = None,
+                            pseudonym: str = "") -> Optional[str]:
+        """A message that is not a reply (a caseworker's, a reminder), from the outbox.
+
+        With ``buttons`` the last part carries them as a keyboard, and they become the chat's
+        current choices (a tap on an older keyboard then answers nothing).
+        """
         bot = await self.bot()
         sent = None
         try:
-            for part in split_text(body):
-                sent = await bot.send_message(chat_id=recipient, text=part)
+            parts = split_text(body) or ["…"]
+            for i, part in enumerate(parts):
+                markup = keyboard(buttons) if buttons and i == len(parts) - 1 else None
+                sent = await bot.send_message(chat_id=recipient, text=part, reply_markup=markup)
         except (Forbidden, BadRequest) as exc:  # blocked by the user, chat gone
             raise GatewayError(f"{exc.__class__.__name__}: {exc.message}", permanent=True) from exc
         except (RetryAfter, NetworkError) as exc:
             raise GatewayError(f"{exc.__class__.__name__}: {exc.message}") from exc
+        if buttons and sent is not None and pseudonym:
+            options = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", "")),
+                        "message": str(sent.message_id)} for b in buttons]
+            await unit_of_work(store.save_choices, pseudonym, options)
         return str(sent.message_id) if sent is not None else None
 
     def authentic(self, request: Request) -> bool:

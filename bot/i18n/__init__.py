@@ -1,5 +1,5 @@
 """Language catalogues: one YAML file per language under ``locales/``."""
 
-from bot.i18n.catalog import Catalog, Catalogs, load_catalogs
+from bot.i18n.catalog import Catalog, Catalogs, format_day, load_catalogs, with_direction
 
-__all__ = ["Catalog", "Catalogs", "load_catalogs"]
+__all__ = ["Catalog", "Catalogs", "format_day", "load_catalogs", "with_direction"]

@@ -173,3 +173,25 @@ def load_catalogs(directory: Path) -> Catalogs:
         _cache.clear()
         _cache[key] = result
         return result
+
+
+RLM = "\u200f"
+
+
+def with_direction(catalog: Catalog, text: str) -> str:
+    """Every line of a right-to-left text starts with a RIGHT-TO-LEFT MARK, so that plain-text
+    front ends (SMS, chat apps) lay it out right to left."""
+    if catalog.direction != "rtl":
+        return text
+    return "\n".join(RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n"))
+
+
+def format_day(catalog: Catalog, when, timezone: str) -> Dict[str, str]:
+    """``{"day": "tisdag 3 december", "time": "10:00"}`` in the catalogue's language, local time."""
+    from zoneinfo import ZoneInfo
+
+    local = when.astimezone(ZoneInfo(timezone))
+    weekdays = catalog.words("weekdays")
+    months = catalog.words("months")
+    day = catalog.text("day_format", weekday=weekdays[local.weekday()], day=local.day, month=months[local.month - 1])
+    return {"day": day, "time": local.strftime("%H:%M")}
