@@ -1,4 +1,9 @@
-"""The booking form: pick one of the next sessions; a full session offers the waiting list."""
+"""The booking form: pick one of the next sessions; a full session offers the waiting list.
+
+The same form moves an existing booking ("another time", slot ``rescheduling``): it offers the
+other sessions, and a full one is refused instead of queued, so the participant keeps their seat
+until a new one is theirs.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +55,13 @@ def _booking_view(session, booking: Booking) -> Dict[str, Any]:
     return view
 
 
+def rules():
+    """The programme's booking rules, in the configured time zone."""
+    from dataclasses import replace
+
+    return replace(program().booking, timezone=settings().timezone)
+
+
 class ActionAskBookingSession(Action):
     def name(self) -> Text:
         return "action_ask_booking_session"
@@ -57,9 +69,17 @@ class ActionAskBookingSession(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
         limit = 2 if catalog.variant == "sms" else 3  # in an SMS every line costs
-        offered = await in_transaction(
-            lambda session: [_session_view(s) for s in seats.upcoming_sessions(session, limit=limit)]
-        )
+        moving = bool(tracker.get_slot("rescheduling"))
+        referral_id = tracker.get_slot("referral_id")
+        min_lead = rules().min_lead
+
+        def sessions(session):
+            current = seats.active_booking(session, int(referral_id)) if moving and referral_id is not None else None
+            found = seats.upcoming_sessions(session, limit=limit, min_lead=min_lead,
+                                            exclude=current.session_id if current is not None else None)
+            return [_session_view(s) for s in found]
+
+        offered = await in_transaction(sessions)
         if not offered:
             say(dispatcher, catalog, "sessions_none_left")
         buttons = []
@@ -125,21 +145,36 @@ class ValidateBookingForm(QuestionFormValidation):
         if value is None:
             return {}
         if value == SKIPPED:
-            return {"booking_session": SKIPPED, "booking_outcome": "skipped"}
+            kept = "kept" if tracker.get_slot("rescheduling") else "skipped"
+            return {"booking_session": SKIPPED, "booking_outcome": kept}
         referral_id = int(tracker.get_slot("referral_id"))
         session_id = int(value)
+        booking_rules = rules()
+        catalog = catalog_of(tracker)
+        if tracker.get_slot("rescheduling"):
+            return await self.move(dispatcher, catalog, referral_id, session_id, booking_rules)
 
         def book(session):
-            return seats.book_seat(session, referral_id, session_id).outcome
+            return seats.book_seat(session, referral_id, session_id, rules=booking_rules).outcome
 
         outcome = await in_transaction(book)
-        catalog = catalog_of(tracker)
         if outcome in (seats.BOOKED, seats.WAITLISTED):
             return {"booking_session": value, "booking_outcome": outcome}
         if outcome == seats.FULL:
             say(dispatcher, catalog, "session_full")
             return {"booking_session": value, "booking_outcome": "full"}
         say(dispatcher, catalog, "session_closed")
+        return {"booking_session": None, "booking_outcome": None}
+
+    @staticmethod
+    async def move(dispatcher: CollectingDispatcher, catalog, referral_id: int, session_id: int,
+                   booking_rules) -> Dict[Text, Any]:
+        outcome = await in_transaction(
+            lambda session: seats.move_booking(session, referral_id, session_id, rules=booking_rules).outcome
+        )
+        if outcome == seats.BOOKED:
+            return {"booking_session": str(session_id), "booking_outcome": "moved"}
+        say(dispatcher, catalog, "reschedule_full" if outcome == seats.FULL else "session_closed")
         return {"booking_session": None, "booking_outcome": None}
 
     async def validate_waitlist_accept(
@@ -151,7 +186,15 @@ class ValidateBookingForm(QuestionFormValidation):
             return {"booking_session": None, "waitlist_accept": None, "booking_outcome": None}
         referral_id = int(tracker.get_slot("referral_id"))
         session_id = int(tracker.get_slot("booking_session"))
-        outcome = await in_transaction(lambda session: seats.join_waitlist(session, referral_id, session_id).outcome)
+        booking_rules = rules()
+
+        def queue(session):
+            result = seats.join_waitlist(session, referral_id, session_id, rules=booking_rules)
+            if result.outcome == seats.OFFERED:  # a seat came free just now: it is theirs, they are here
+                return seats.accept_offer(session, result.booking, rules=booking_rules)
+            return result.outcome
+
+        outcome = await in_transaction(queue)
         return {"waitlist_accept": "yes", "booking_outcome": outcome}
 
 
@@ -164,6 +207,7 @@ class ActionConfirmBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
         referral_id = tracker.get_slot("referral_id")
+        moving = bool(tracker.get_slot("rescheduling"))
         view = None
         if referral_id is not None:
             conversation, channel, language = funnel_key(tracker), channel_of(tracker), tracker.get_slot("language")
@@ -177,14 +221,21 @@ class ActionConfirmBooking(Action):
                 return _booking_view(session, booking) if booking else None
 
             view = await in_transaction(load)
+        outcome = tracker.get_slot("booking_outcome")
         if view is None:
-            say(dispatcher, catalog, "booking_skipped")
+            say(dispatcher, catalog, "no_booking" if moving else "booking_skipped")
         else:
             day = format_day(catalog, view["starts_at"], settings().timezone)
-            if view["status"] == seats.BOOKED:
+            if moving and outcome == "kept":
+                key = "booking_kept" if view["status"] == seats.BOOKED else "waitlist_kept"
+                say(dispatcher, catalog, key, **day)
+            elif view["status"] == seats.BOOKED:
                 bring = catalog.text("bring_" + program().activity.get("what_to_bring", "id_or_lma"))
                 say(dispatcher, catalog, "booking_confirmed", place=view["place"], address=view["address"], bring=bring, **day)
+                if outcome == "moved":
+                    say(dispatcher, catalog, "old_booking_cancelled")
             else:
                 say(dispatcher, catalog, "waitlisted", position=view["position"], **day)
-        say(dispatcher, catalog, "summary")
-        return [SlotSet("can_book", False)]
+        if not moving:
+            say(dispatcher, catalog, "summary")
+        return [SlotSet("can_book", False), SlotSet("rescheduling", False)]

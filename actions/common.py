@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Any, Dict, List, Optional
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.channels import PUSH_CHANNELS
 from bot.config import PROJECT_ROOT, Config
 from bot.db import in_worker_transaction
-from bot.i18n import Catalog, Catalogs, load_catalogs
+from bot.i18n import Catalog, Catalogs, format_day, load_catalogs, with_direction  # noqa: F401 - format_day: for the actions
+from bot.i18n.catalog import RLM  # noqa: F401 - used by actions.language
 from bot.intake.funnel import conversation_key, record_step
 from bot.intake.participants import get_or_create_participant, pseudonym
 from bot.intake.program import Program, load_program
@@ -117,6 +117,17 @@ def channel_slots(tracker: Tracker) -> Dict[str, Any]:
     return {}
 
 
+def contact_address(tracker: Tracker) -> Optional[str]:
+    """Where the assistant may write to this participant unasked: a Telegram chat id, or the
+    number an SMS came from. None on the tablet and REST channels."""
+    channel = channel_of(tracker)
+    if channel == "telegram":
+        return tracker.sender_id
+    if channel in PUSH_CHANNELS:
+        return tracker.get_slot("channel_phone") or (tracker.latest_message.get("metadata") or {}).get("phone")
+    return None
+
+
 def participant_key(tracker: Tracker) -> str:
     return pseudonym(settings().secret, channel_of(tracker), tracker.sender_id)
 
@@ -170,18 +181,13 @@ def common_values(prog: Optional[Program] = None) -> Dict[str, Any]:
     }
 
 
-RLM = "\u200f"
-
-
 def send(dispatcher: CollectingDispatcher, catalog: Catalog, text: str, buttons: Optional[List[Dict]] = None) -> None:
     """Send a message marked with its language and direction.
 
-    Every line of a right-to-left text starts with a RIGHT-TO-LEFT MARK, so that plain-text
-    front ends (SMS, chat apps) lay it out right to left; front ends of ours also get
-    ``language`` and ``direction`` with the message.
+    Every line of a right-to-left text starts with a RIGHT-TO-LEFT MARK (:func:`with_direction`);
+    front ends of ours also get ``language`` and ``direction`` with the message.
     """
-    if catalog.direction == "rtl":
-        text = "\n".join(RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n"))
+    text = with_direction(catalog, text)
     dispatcher.utter_message(text=text, buttons=buttons or None, language=catalog.code, direction=catalog.direction)
 
 
@@ -242,14 +248,6 @@ def is_interruption(tracker: Tracker, free_text: bool = False) -> bool:
     if free_text:
         return interrupts_free_text(name, confidence)
     return name == "crisis" or (name in INTERRUPT_INTENTS and confidence >= INTERRUPT_CONFIDENCE)
-
-
-def format_day(catalog: Catalog, when: datetime, timezone: str) -> Dict[str, str]:
-    local = when.astimezone(ZoneInfo(timezone))
-    weekdays = catalog.words("weekdays")
-    months = catalog.words("months")
-    day = catalog.text("day_format", weekday=weekdays[local.weekday()], day=local.day, month=months[local.month - 1])
-    return {"day": day, "time": local.strftime("%H:%M")}
 
 
 def answered(value: Any) -> bool:

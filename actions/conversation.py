@@ -79,10 +79,3 @@ class ActionChangeAnswer(_Say):
 
     def name(self) -> Text:
         return "action_change_answer"
-
-
-class ActionCancelBooking(_Say):
-    key = "cancel_booking_call"
-
-    def name(self) -> Text:
-        return "action_cancel_booking"

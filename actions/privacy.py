@@ -168,6 +168,10 @@ class ActionConfirm(Action):
             return self.keep(dispatcher, tracker, catalog, "resumed")
         if question == "action_withdraw_consent":
             return await self.withdraw(dispatcher, tracker, catalog) if yes else self.keep(dispatcher, tracker, catalog, "withdraw_cancelled")
+        if question == "action_cancel_booking":
+            from actions.lifecycle import cancel_now
+
+            return await cancel_now(dispatcher, tracker, catalog, yes)
         say(dispatcher, catalog, "fallback")
         return []
 

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_address,
     catalog_of,
     channel_of,
     funnel_key,
@@ -49,6 +50,7 @@ class ActionSubmitReferral(Action):
         assisted_by = (tracker.latest_message.get("metadata") or {}).get("assisted_by")
         screening = "short" if short_intake(tracker) else "full"
         contact_phone = tracker.get_slot("channel_phone")
+        address = contact_address(tracker)
         conversation = funnel_key(tracker)
         transcript = from_events(tracker.events)
 
@@ -68,6 +70,7 @@ class ActionSubmitReferral(Action):
                 contact_phone=contact_phone,
             )
             referral = submitted.referral
+            referral.contact_address = address or referral.contact_address
             if submitted.created:
                 referral.funnel_key = conversation
                 record_step(session, conversation, "screened", channel, language)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Dict, List, Optional, Text
+from typing import Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -15,6 +15,7 @@ from actions.common import (
     catalog_of,
     channel_of,
     common_values,
+    contact_address,
     format_day,
     in_transaction,
     language_of,
@@ -30,8 +31,8 @@ from bot.i18n import Catalog
 from bot.intake.participants import find_participant
 from bot.intake.transcript import from_events
 from bot.safety.alerts import raise_alert
+from bot.channels import PUSH_CHANNELS
 from bot.safety.handoff import (
-    PUSH_CHANNELS,
     add_message,
     close,
     latest_for_pseudonym,
@@ -60,16 +61,6 @@ def when_text(catalog: Catalog) -> str:
     if start is None:
         return ""
     return catalog.text("handoff_when_later", **format_day(catalog, start, timezone))
-
-
-def reply_address(tracker: Tracker) -> Optional[str]:
-    """Where a caseworker's reply goes: the Telegram chat, or the number an SMS came from."""
-    channel = channel_of(tracker)
-    if channel == "telegram":
-        return tracker.sender_id
-    if channel in PUSH_CHANNELS:
-        return tracker.get_slot("channel_phone") or (tracker.latest_message.get("metadata") or {}).get("phone")
-    return None
 
 
 def history(tracker: Tracker) -> List[tuple]:
@@ -141,7 +132,7 @@ async def crisis_help(dispatcher: CollectingDispatcher, tracker: Tracker, found:
     text = catalog.text("crisis", **common_values())
     in_language = (catalog.messages.get("crisis_1177_language") or "").strip()
     send(dispatcher, catalog, text + ("\n" + in_language if in_language else ""))
-    language, channel, address, said = language_of(tracker), channel_of(tracker), reply_address(tracker), history(tracker)
+    language, channel, address, said = language_of(tracker), channel_of(tracker), contact_address(tracker), history(tracker)
 
     def store(session) -> int:
         participant = participant_of(session, tracker)
@@ -168,7 +159,7 @@ class ActionTalkToHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
-        language, channel, address, said = language_of(tracker), channel_of(tracker), reply_address(tracker), history(tracker)
+        language, channel, address, said = language_of(tracker), channel_of(tracker), contact_address(tracker), history(tracker)
 
         def store(session) -> int:
             participant = participant_of(session, tracker)

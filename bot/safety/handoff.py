@@ -15,14 +15,12 @@ from typing import List, Optional, Sequence, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.channels import store
+from bot.channels import PUSH_CHANNELS, store
 from bot.channels.sms_text import count_segments
 from bot.db.models import Handoff, HandoffMessage, Participant
 from bot.db.types import utcnow
 from bot.intake.audit import audit
 
-# Channels that can write to a participant unasked, and so get a caseworker's reply at once.
-PUSH_CHANNELS = frozenset({"telegram", "46elks", "twilio"})
 OPEN = ("waiting", "active")
 
 

@@ -35,7 +35,7 @@ from bot.safety.interruptions import interrupts_free_text
 
 RELAY = "action_handoff_relay"
 CONFIRM = "action_confirm"
-ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent", "action_crisis_check")
+ASKS_CONFIRMATION = ("action_erase_data", "action_withdraw_consent", "action_crisis_check", "action_cancel_booking")
 # what a participant can still ask for while a person has the conversation
 PASS_THROUGH = frozenset({"crisis", "erase_data", "withdraw_consent", "show_my_data"})
 RESUME_CONFIDENCE = 0.9
@@ -96,6 +96,8 @@ class SafetyPolicy(Policy):
     @staticmethod
     def decide(tracker: DialogueStateTracker) -> Optional[str]:
         latest = tracker.latest_action_name
+        if latest == "action_cancel_booking" and tracker.active_loop_name:
+            return None  # during the intake there is no booking to cancel: the questions go on
         if latest in (RELAY, CONFIRM) + ASKS_CONFIRMATION:
             return ACTION_LISTEN_NAME
         if latest != ACTION_LISTEN_NAME or not isinstance(tracker.latest_message, UserUttered):
