@@ -16,8 +16,44 @@ STATUS_LABELS: Mapping[str, str] = {
 BOOKING_LABELS: Mapping[str, str] = {
     "booked": "Bokad",
     "waitlisted": "Kölista",
+    "offered": "Erbjuden plats (väntar på svar)",
     "cancelled": "Avbokad",
+    "attended": "Kom",
+    "no_show": "Kom inte",
 }
+
+CANCEL_REASON_LABELS: Mapping[str, str] = {
+    "participant": "av deltagaren",
+    "staff": "av personal",
+    "rescheduled": "flyttad till en annan tid",
+    "offer_declined": "tackade nej till erbjuden plats",
+    "offer_expired": "svarade inte på erbjuden plats i tid",
+    "withdrawn": "samtycket återtaget",
+}
+
+MESSAGE_KIND_LABELS: Mapping[str, str] = {
+    "offer": "Erbjudande om plats",
+    "offer_expired": "Erbjudandet gick ut",
+    "no_show": "Uppföljning: ny tid?",
+}
+
+MESSAGE_STATUS_LABELS: Mapping[str, str] = {
+    "pending": "planerad",
+    "sending": "skickas",
+    "sent": "skickad",
+    "held": "kan inte skickas i den kanalen – berätta för deltagaren",
+    "cancelled": "stoppad",
+    "skipped": "hoppades över (för sent)",
+}
+
+
+def message_kind_label(kind: str) -> str:
+    """ "Påminnelse 24 h före" for ``reminder:1440``."""
+    if kind.startswith("reminder:"):
+        minutes = int(kind.split(":", 1)[1])
+        before = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+        return f"Påminnelse {before} före"
+    return label(MESSAGE_KIND_LABELS, kind)
 
 ATTENDANCE_LABELS: Mapping[str, str] = {
     "attended": "Kom",

@@ -25,6 +25,7 @@ from bot.db.models import (
     ReferralNote,
 )
 from bot.db.types import utcnow
+from bot.intake import reminders
 from bot.intake.audit import audit
 from bot.intake.funnel import record_step
 from bot.intake.referrals import change_status
@@ -151,12 +152,18 @@ def _forget_attended(session: Session, referral: Referral, booking_id: int) -> N
                                                   FunnelEvent.step == "attended"))
 
 
-def mark_attendance(session: Session, session_id: int, booking_id: int, outcome: str, actor: str) -> bool:
-    """Whether a booked participant came. Returns False when nothing changed."""
+def mark_attendance(session: Session, session_id: int, booking_id: int, outcome: str, actor: str,
+                    now: Optional[datetime] = None) -> bool:
+    """Whether a booked participant came. Returns False when nothing changed.
+
+    The booking takes the outcome as its status, which frees the participant to book again; a
+    participant who did not come gets one friendly follow-up offering a new time (a booking
+    message ``no_show``, sent by the scheduler), withdrawn again if staff correct the mark.
+    """
     if outcome not in ATTENDANCE:
         raise DashboardError("Välj kom eller kom inte.")
     booking = session.get(Booking, booking_id)
-    if booking is None or booking.session_id != session_id or booking.status != "booked":
+    if booking is None or booking.session_id != session_id or booking.status not in ("booked",) + ATTENDANCE:
         raise DashboardError("Bokningen finns inte på det här passet.")
     row = session.get(BookingAttendance, booking_id)
     if row is not None and row.outcome == outcome:
@@ -172,12 +179,17 @@ def mark_attendance(session: Session, session_id: int, booking_id: int, outcome:
             row = session.get(BookingAttendance, booking_id)
             previous = row.outcome
     row.outcome, row.marked_by, row.marked_at = outcome, actor, utcnow()
+    booking.status = outcome
+    reminders.cancel_pending(session, booking)  # a reminder not sent yet is moot now
     session.flush()
     referral = session.get(Referral, booking.referral_id)
     if outcome == "attended":
         _record_attended(session, referral)
-    elif previous == "attended":
-        _forget_attended(session, referral, booking_id)
+        reminders.cancel_kind(session, booking, reminders.NO_SHOW)
+    else:
+        if previous == "attended":
+            _forget_attended(session, referral, booking_id)
+        reminders.revive(session, booking, reminders.NO_SHOW, now or utcnow())
     audit(session, actor, "booking.attendance_marked", "booking", booking_id, session_id=session_id,
           referral_id=booking.referral_id, outcome=outcome, previous=previous)
     return True

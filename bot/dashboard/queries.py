@@ -59,12 +59,16 @@ def local_day_start(day: date, timezone: str = DEFAULT_TIMEZONE) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(timezone))
 
 
+# a booking that holds (or held) a seat: booked, offered and waiting for an answer, or marked after
+SEAT_STATUSES = ("booked", "offered", "attended", "no_show")
+
+
 def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _has_seat():
-    return exists().where(Booking.referral_id == Referral.id, Booking.status == "booked")
+    return exists().where(Booking.referral_id == Referral.id, Booking.status.in_(SEAT_STATUSES))
 
 
 def _matching(stmt, filters: ReferralFilter, timezone: str):
@@ -137,6 +141,7 @@ def get_referral(session: Session, referral_id: int) -> Optional[Referral]:
             selectinload(Referral.participant),
             selectinload(Referral.answers),
             selectinload(Referral.bookings).selectinload(Booking.session),
+            selectinload(Referral.bookings).selectinload(Booking.messages),
         )
     )
     return session.execute(stmt).scalar_one_or_none()
@@ -286,12 +291,12 @@ def session_roster(session: Session, session_id: int) -> Optional[Roster]:
         .join(Referral, Booking.referral_id == Referral.id)
         .join(Participant, Referral.participant_id == Participant.id)
         .outerjoin(BookingAttendance, BookingAttendance.booking_id == Booking.id)
-        .where(and_(Booking.session_id == session_id, Booking.status.in_(("booked", "waitlisted"))))
+        .where(and_(Booking.session_id == session_id, Booking.status.in_(SEAT_STATUSES + ("waitlisted",))))
         .order_by(Booking.id)
     )
     booked, waitlisted = [], []
     for booking, referral, participant, attendance in session.execute(stmt):
-        if booking.status == "booked":
+        if booking.status in SEAT_STATUSES:
             booked.append(RosterEntry(booking, referral, participant, attendance))
         else:
             waitlisted.append(RosterEntry(booking, referral, participant, attendance, position=len(waitlisted) + 1))

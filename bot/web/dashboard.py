@@ -415,7 +415,7 @@ def session_attendance(session_id: int):
                 abort(404)
             for entry in roster.booked:
                 outcome = (request.form.get(f"attendance-{entry.booking.id}") or "").strip()
-                if outcome:
+                if outcome and entry.booking.status != "offered":  # an open offer: not booked yet
                     changed += mark_attendance(db, session_id, entry.booking.id, outcome,
                                                actor=current_user.username)
     except DashboardError as exc:

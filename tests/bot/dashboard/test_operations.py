@@ -118,3 +118,33 @@ def test_a_correction_keeps_attended_when_another_booking_of_the_conversation_ca
     with db.transaction() as session:
         mark_attendance(session, first_session, first, "no_show", actor="nora")
     assert count(db, FunnelEvent, FunnelEvent.step == "attended") == 0
+
+
+def test_a_no_show_gets_one_follow_up_and_may_book_again(db):
+    from bot.db.models import Booking, BookingMessage
+    from bot.intake.booking import BOOKED, active_booking, move_booking
+
+    session_id, later = activity_session(db), activity_session(db)
+    referral_id = referral(db, funnel_key="conv-ns")
+    seat = book(db, referral_id, session_id)
+    with db.transaction() as session:
+        assert mark_attendance(session, session_id, seat, "no_show", actor="nora") is True
+    with db.transaction() as session:
+        booking = session.get(Booking, seat)
+        assert booking.status == "no_show"
+        assert {m.kind: m.status for m in booking.messages} == {
+            "reminder:1440": "cancelled", "reminder:120": "cancelled", "no_show": "pending"}
+        assert active_booking(session, referral_id) is None  # free to book again
+    # a correction ("came after all") withdraws the follow-up before it is sent
+    with db.transaction() as session:
+        mark_attendance(session, session_id, seat, "attended", actor="nora")
+    with db.transaction() as session:
+        assert session.get(Booking, seat).status == "attended"
+        assert session.execute(select(BookingMessage.status).where(
+            BookingMessage.booking_id == seat, BookingMessage.kind == "no_show")).scalar_one() == "cancelled"
+    with db.transaction() as session:  # and back: the one follow-up is planned again, not made twice
+        mark_attendance(session, session_id, seat, "no_show", actor="nora")
+    assert count(db, BookingMessage, BookingMessage.kind == "no_show", BookingMessage.booking_id == seat) == 1
+    assert count(db, BookingMessage, BookingMessage.kind == "no_show", BookingMessage.status == "pending") == 1
+    with db.transaction() as session:
+        assert move_booking(session, referral_id, later).outcome == BOOKED
