@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -86,13 +86,6 @@ def new_time_buttons(catalog: Catalog) -> List[Dict[str, str]]:
             {"title": catalog.text("button_no_thanks"), "payload": "/deny"}]
 
 
-def leave_form(tracker: Tracker) -> List[EventType]:
-    """Events that end an active booking form (the participant asked for something else)."""
-    if tracker.active_loop_name:
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
-    return []
-
-
 class ActionCancelBooking(Action):
     """ "Cancel": asks first (the yes or no goes to action_confirm, see bot/safety/policy.py)."""
 
@@ -108,11 +101,12 @@ class ActionCancelBooking(Action):
             return []
         if view is None or view.status not in (seats.BOOKED, seats.WAITLISTED, seats.OFFERED):
             say(dispatcher, catalog, "no_booking")
-            return leave_form(tracker)
+            return []
+        # during the booking form, a rule ends the form next (data/rules/interruptions.yml)
         question = "cancel_waitlist_question" if view.status == seats.WAITLISTED else "cancel_question"
         send(dispatcher, catalog, catalog.text(question, **when(catalog, view)),
              yes_no_buttons(catalog, "button_yes_cancel", "button_no_keep"))
-        return leave_form(tracker)
+        return []
 
 
 async def cancel_now(dispatcher: CollectingDispatcher, tracker: Tracker, catalog: Catalog, yes: bool) -> List[EventType]:

@@ -144,7 +144,7 @@ def asked(tracker: Tracker) -> Optional[str]:
             if seen_user:
                 return None
             seen_user = True
-        elif seen_user and kind == "action" and event.get("name") != "action_listen":
+        elif seen_user and kind == "action" and event.get("name") not in ("action_listen", "action_deactivate_loop"):
             name = event.get("name")
             return name if name in ASKS_CONFIRMATION else None
     return None

@@ -52,15 +52,20 @@ def clear_answer(text: str, confidence: float) -> bool:
     return text.startswith("/") or (confidence >= CONFIRM_CONFIDENCE and len(text.split()) <= 3)
 
 
+# ends a form after a question that asks for a yes or no (cancelling during the booking form)
+DEACTIVATE_LOOP = "action_deactivate_loop"
+
+
 def previous_action(tracker: DialogueStateTracker) -> Optional[str]:
-    """The last action before the participant's latest message, other than listening."""
+    """The last action before the participant's latest message, other than listening (or ending a form)."""
     seen_user = False
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             if seen_user:
                 return None
             seen_user = True
-        elif seen_user and isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+        elif (seen_user and isinstance(event, ActionExecuted)
+              and event.action_name not in (ACTION_LISTEN_NAME, DEACTIVATE_LOOP)):
             return event.action_name
     return None
 

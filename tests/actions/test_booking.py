@@ -24,8 +24,8 @@ ADDRESS = "Odelbergs väg 11"
 SUMMARY = (
     "Vi har sparat dina svar.\n"
     "Handläggare på kommunen ser dem.\n"
-    "Vill du ändra eller avboka? Ring 08-570 470 00.\n"
-    "Vill du att vi tar bort dina uppgifter? Ring samma nummer."
+    "Vill du byta tid eller avboka? Skriv till mig här.\n"
+    'Vill du att vi tar bort dina uppgifter? Skriv "radera".'
 )
 QUESTION = "Nu kan du välja en tid för ett första möte."
 
@@ -292,7 +292,7 @@ async def test_confirm_booked(env, db, domain, make):
         "Ta med: id-kort eller LMA-kort, om du har",
         SUMMARY,
     ]
-    assert slots_set(events) == {"can_book": False}
+    assert slots_set(events) == {"can_book": False, "rescheduling": False}
 
 
 async def test_confirm_booked_in_english(env, db, domain, make):
@@ -328,7 +328,7 @@ async def test_confirm_waitlisted_gives_the_position(env, db, domain, make):
         "Vi hör av oss om en plats blir ledig.",
         SUMMARY,
     ]
-    assert slots_set(events) == {"can_book": False}
+    assert slots_set(events) == {"can_book": False, "rescheduling": False}
 
 
 async def test_confirm_without_a_booking(env, db, domain, make):
@@ -338,7 +338,7 @@ async def test_confirm_without_a_booking(env, db, domain, make):
                                                                          booking_outcome="skipped"), domain)
 
     assert texts(messages) == ["Okej, ingen tid är bokad. En handläggare kontaktar dig.", SUMMARY]
-    assert slots_set(events) == {"can_book": False}
+    assert slots_set(events) == {"can_book": False, "rescheduling": False}
 
 
 async def test_whole_booking_round(env, db, domain, make):

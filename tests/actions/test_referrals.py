@@ -30,8 +30,8 @@ NO_SESSIONS = "Just nu finns inga lediga tider.\nVi ringer dig när det finns en
 SUMMARY = (
     "Vi har sparat dina svar.\n"
     "Handläggare på kommunen ser dem.\n"
-    "Vill du ändra eller avboka? Ring 08-570 470 00.\n"
-    "Vill du att vi tar bort dina uppgifter? Ring samma nummer."
+    "Vill du byta tid eller avboka? Skriv till mig här.\n"
+    'Vill du att vi tar bort dina uppgifter? Skriv "radera".'
 )
 CONSENT_DECLINED = (
     "Okej. Vi sparar ingenting om dig.\n"

@@ -179,7 +179,7 @@ def test_enqueue_claim_once_and_mark_sent(db):
     assert due(db, channel="twilio") == []
 
     outgoing = claim(db, message_id)
-    assert outgoing == store.Outgoing(message_id, "46elks", PHONE, "Hej! Vad heter du?", 1)
+    assert outgoing == store.Outgoing(message_id, "46elks", PHONE, "Hej! Vad heter du?", 1, "p1", None)
     assert claim(db, message_id) is None  # someone else has it
     assert row(db, message_id).status == "sending"
     assert due(db) == []
@@ -355,3 +355,10 @@ def test_concurrent_claims_of_one_message_give_it_to_exactly_one(db):
     assert len(claimed) == 1, results
     assert claimed[0].attempts == 1
     assert row(db, message_id).attempts == 1
+
+
+def test_buttons_travel_with_a_queued_message(db):
+    buttons = [{"title": "Ja, jag kommer", "payload": "/confirm_booking"}, {"title": "Byt tid", "payload": "/reschedule_booking"}]
+    with db.transaction() as session:
+        message_id = store.enqueue(session, "telegram", "p9", "4242", "Påminnelse", buttons=buttons)
+    assert claim(db, message_id) == store.Outgoing(message_id, "telegram", "4242", "Påminnelse", 1, "p9", buttons)

@@ -392,3 +392,27 @@ def test_the_list_comes_in_pages_of_fifty_with_the_filters_kept(app, database):
     assert len(shown) == 3 and not set(shown) & {i for i in ids if f"Remiss {i}<" in first}
     assert "sida 2 av 2" in page(client, "/referrals?language=ar&page=99")  # past the end: the last page
     assert "53 remisser" in page(client, "/referrals?language=ar&page=x")
+
+
+def test_a_no_show_and_the_bookings_messages_are_on_the_referral_page(app, database):
+    from bot.db.models import Booking
+    from bot.i18n import load_catalogs as catalogs_of
+    from bot.intake.program import load_program
+    from bot.scheduler import Scheduler
+
+    session_id = activity_session(database, capacity=2)
+    tablet = referral(database, channel="tablet")
+    seat = book(database, tablet, session_id)
+    staff = signed_in(app, "nora")
+    path = f"/sessions/{session_id}"
+    post(staff, f"{path}/attendance", {f"attendance-{seat}": "no_show"}, path)
+    assert get(database, Booking, seat).status == "no_show"
+    # the follow-up goes out at the next tick; the tablet cannot be written to: held for staff
+    noon = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=11, minute=0)  # 12 or 13 in Stockholm
+    tick = Scheduler(database, catalogs_of(PROJECT_ROOT / "locales"), load_program(PROJECT_ROOT / "program.yml"),
+                     lambda: noon).run_once()
+    assert len(tick.held) == 1
+    html = page(signed_in(app, "maria"), f"/referrals/{tablet}")
+    assert "Kom inte" in html
+    assert "Uppföljning: ny tid?" in html and "kan inte skickas i den kanalen" in html
+    assert "Påminnelse 24 h före" in html and "stoppad" in html  # the reminders were withdrawn
