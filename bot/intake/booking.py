@@ -324,7 +324,7 @@ def promote(session: Session, session_id: int, now: Optional[datetime] = None,
 
 
 def accept_offer(session: Session, booking: Booking, now: Optional[datetime] = None,
-                 rules: BookingRules = DEFAULT_RULES) -> str:
+                 rules: BookingRules = DEFAULT_RULES, actor: str = "assistant") -> str:
     """The participant takes an offered seat: BOOKED, or CLOSED when the offer is gone."""
     now = now or utcnow()
     if booking.status == BOOKED:
@@ -341,16 +341,16 @@ def accept_offer(session: Session, booking: Booking, now: Optional[datetime] = N
     if changed != 1:
         return BOOKED if booking.status == BOOKED else CLOSED
     reminders.schedule_reminders(session, booking, rules, now)
-    audit(session, "assistant", "booking.offer_accepted", "booking", booking.id, session_id=booking.session_id)
+    audit(session, actor, "booking.offer_accepted", "booking", booking.id, session_id=booking.session_id)
     return BOOKED
 
 
 def decline_offer(session: Session, booking: Booking, now: Optional[datetime] = None,
-                  rules: BookingRules = DEFAULT_RULES) -> List[int]:
+                  rules: BookingRules = DEFAULT_RULES, actor: str = "assistant") -> List[int]:
     """The participant says no to an offered seat: it goes to the next in the queue."""
     if booking.status != OFFERED:
         return []
-    return cancel_booking(session, booking, reason="offer_declined", now=now, rules=rules)
+    return cancel_booking(session, booking, actor=actor, reason="offer_declined", now=now, rules=rules)
 
 
 def expire_offers(session: Session, now: Optional[datetime] = None, rules: BookingRules = DEFAULT_RULES) -> List[int]:

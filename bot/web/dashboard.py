@@ -415,13 +415,45 @@ def session_attendance(session_id: int):
                 abort(404)
             for entry in roster.booked:
                 outcome = (request.form.get(f"attendance-{entry.booking.id}") or "").strip()
-                if outcome and entry.booking.status != "offered":  # an open offer: not booked yet
+                if outcome and entry.booking.status != "offered":  # an open offer: answered separately
                     changed += mark_attendance(db, session_id, entry.booking.id, outcome,
                                                actor=current_user.username)
     except DashboardError as exc:
         flash(str(exc), "error")
     else:
         flash(f"Närvaron är sparad ({changed} ändrade).", "info")
+    return redirect(url_for("dashboard.session_page", session_id=session_id), code=303)
+
+
+@bp.post("/sessions/<int:session_id>/offers/<int:booking_id>")
+@role_required(*STAFF)
+def session_offer(session_id: int, booking_id: int):
+    """Staff answer a waiting-list offer for a participant the assistant cannot write to (the
+    tablet), or who answered them by phone."""
+    from dataclasses import replace
+
+    from bot.db.models import Booking
+    from bot.intake.booking import BOOKED, accept_offer, decline_offer
+    from bot.intake.program import load_program
+
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        abort(400)
+    rules = replace(load_program(settings().program_file).booking, timezone=settings().timezone)
+    with database().transaction() as db:
+        booking = db.get(Booking, booking_id)
+        if booking is None or booking.session_id != session_id:
+            abort(404)
+        if booking.status != "offered":
+            flash("Erbjudandet gäller inte längre.", "error")
+        elif answer == "accept":
+            if accept_offer(db, booking, rules=rules, actor=current_user.username) == BOOKED:
+                flash("Platsen är bokad åt deltagaren.", "info")
+            else:
+                flash("Erbjudandet har gått ut.", "error")
+        else:
+            decline_offer(db, booking, rules=rules, actor=current_user.username)
+            flash("Platsen går vidare till nästa i kön.", "info")
     return redirect(url_for("dashboard.session_page", session_id=session_id), code=303)
 
 

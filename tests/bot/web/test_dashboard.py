@@ -416,3 +416,28 @@ def test_a_no_show_and_the_bookings_messages_are_on_the_referral_page(app, datab
     assert "Kom inte" in html
     assert "Uppföljning: ny tid?" in html and "kan inte skickas i den kanalen" in html
     assert "Påminnelse 24 h före" in html and "stoppad" in html  # the reminders were withdrawn
+
+
+def test_staff_answer_an_offer_for_a_tablet_participant(app, database):
+    from bot.db.models import Booking
+    from bot.intake.booking import cancel_booking
+
+    session_id = activity_session(database, capacity=1)
+    holder = book(database, referral(database), session_id)
+    first = book(database, referral(database, channel="tablet"), session_id)
+    second = book(database, referral(database, channel="tablet"), session_id)
+    with database.transaction() as session:
+        cancel_booking(session, session.get(Booking, holder))
+    assert get(database, Booking, first).status == "offered"
+    staff = signed_in(app, "nora")
+    path = f"/sessions/{session_id}"
+    html = page(staff, path)
+    assert "Erbjuden plats" in html and "Tacka ja åt deltagaren" in html
+    reply = post(staff, f"{path}/offers/{first}", {"answer": "decline"}, path)
+    assert reply.status_code == 303
+    assert (get(database, Booking, first).status, get(database, Booking, second).status) == ("cancelled", "offered")
+    post(staff, f"{path}/offers/{second}", {"answer": "accept"}, path)
+    assert get(database, Booking, second).status == "booked"
+    assert audits(database, "booking.offer_accepted")[-1].actor == "nora"
+    assert post(staff, f"{path}/offers/{second}", {"answer": "maybe"}, path).status_code == 400
+    assert post(staff, f"/sessions/{session_id + 99}/offers/{second}", {"answer": "accept"}, path).status_code == 404
