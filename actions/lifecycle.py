@@ -81,9 +81,10 @@ def yes_no_buttons(catalog: Catalog, yes_key: str, no_key: str) -> List[Dict[str
     return [{"title": catalog.text(yes_key), "payload": "/affirm"}, {"title": catalog.text(no_key), "payload": "/deny"}]
 
 
-def new_time_buttons(catalog: Catalog) -> List[Dict[str, str]]:
-    return [{"title": catalog.text("button_new_time"), "payload": "/reschedule_booking"},
-            {"title": catalog.text("button_no_thanks"), "payload": "/deny"}]
+async def my_booking(tracker: Tracker) -> Optional[BookingView]:
+    """The booking of the participant of this conversation (see :func:`find_booking`)."""
+    key = participant_key(tracker)
+    return await in_transaction(lambda session: find_booking(session, key))
 
 
 class ActionCancelBooking(Action):
@@ -94,8 +95,7 @@ class ActionCancelBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
-        key = participant_key(tracker)
-        view = await in_transaction(lambda session: find_booking(session, key))
+        view = await my_booking(tracker)
         if tracker.active_loop_name == "intake_form":
             say(dispatcher, catalog, "no_booking")  # the questions go on
             return []
@@ -141,8 +141,7 @@ class ActionRescheduleBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         catalog = catalog_of(tracker)
-        key = participant_key(tracker)
-        view = await in_transaction(lambda session: find_booking(session, key))
+        view = await my_booking(tracker)
         if view is None:
             say(dispatcher, catalog, "no_referral_to_book")
             return []

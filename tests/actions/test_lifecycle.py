@@ -19,7 +19,7 @@ from tests.actions.test_booking import local_start, swedish_day
 CANCEL_QUESTION = "Vill du avboka din tid {day} klockan 10:00?"
 
 
-def mine(db, make, session_id, queue_behind=0):
+def mine(db, make, session_id):
     """This conversation's participant with a booking in ``session_id``; (referral id, booking id)."""
     with db.transaction() as session:
         key = pseudonym(Config.from_env().secret, "rest", SENDER)
@@ -106,16 +106,25 @@ async def test_i_will_come_is_noted(env, db, domain, make):
         assert session.get(Booking, booking_id).confirmed_at is not None
 
 
-async def test_yes_to_an_offer_books_the_seat(env, db, domain, make):
+def offered_to_me(db, make, queue_behind=0):
+    """A one-seat session whose seat was freed and offered to this participant (the offer sent);
+    (session id, my booking id, the bookings queued behind me)."""
     session_id = make.session(make.activity(), starts_at=local_start(4, 10), capacity=1)
-    holder = make.referral()
     with db.transaction() as session:
-        held = book_seat(session, holder, session_id).booking.id
+        held = book_seat(session, make.referral(), session_id).booking.id
     _referral, booking_id = mine(db, make, session_id)  # on the waiting list
+    behind = []
     with db.transaction() as session:
+        for _ in range(queue_behind):
+            behind.append(join_waitlist(session, make.referral(), session_id).booking.id)
         cancel_booking(session, session.get(Booking, held))
     assert status(db, booking_id) == "offered"
     mark_sent(db, booking_id, reminders.OFFER)
+    return session_id, booking_id, behind
+
+
+async def test_yes_to_an_offer_books_the_seat(env, db, domain, make):
+    _session_id, booking_id, _ = offered_to_me(db, make)
 
     events, messages = await run(ActionYesNo(), tracker(message("ja", "affirm")), domain)
     assert texts(messages)[0].startswith("Du är bokad!")
@@ -123,16 +132,7 @@ async def test_yes_to_an_offer_books_the_seat(env, db, domain, make):
 
 
 async def test_no_to_an_offer_asks_the_next(env, db, domain, make):
-    session_id = make.session(make.activity(), starts_at=local_start(4, 10), capacity=1)
-    holder = make.referral()
-    with db.transaction() as session:
-        held = book_seat(session, holder, session_id).booking.id
-    _referral, booking_id = mine(db, make, session_id)
-    next_one = make.referral()
-    with db.transaction() as session:
-        after = join_waitlist(session, next_one, session_id).booking.id
-        cancel_booking(session, session.get(Booking, held))
-    mark_sent(db, booking_id, reminders.OFFER)
+    _session_id, booking_id, (after,) = offered_to_me(db, make, queue_behind=1)
 
     events, messages = await run(ActionYesNo(), tracker(message("/deny", "deny")), domain)
     assert texts(messages)[0].startswith("Okej. Platsen går till någon annan.")
@@ -140,15 +140,9 @@ async def test_no_to_an_offer_asks_the_next(env, db, domain, make):
 
 
 async def test_yes_to_an_expired_offer_says_the_seat_is_gone(env, db, domain, make):
-    session_id = make.session(make.activity(), starts_at=local_start(4, 10), capacity=1)
-    holder = make.referral()
+    _session_id, booking_id, _ = offered_to_me(db, make)
     with db.transaction() as session:
-        held = book_seat(session, holder, session_id).booking.id
-    _referral, booking_id = mine(db, make, session_id)
-    with db.transaction() as session:
-        cancel_booking(session, session.get(Booking, held))
         session.get(Booking, booking_id).offer_expires_at = utcnow() - timedelta(minutes=1)
-    mark_sent(db, booking_id, reminders.OFFER)
     events, messages = await run(ActionYesNo(), tracker(message("ja", "affirm")), domain)
     assert texts(messages) == ["Platsen är tyvärr inte ledig längre."]
 
