@@ -67,8 +67,8 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 # the servers; writes benchmarks/results/intake.txt), then the SMS cost of a whole intake in each
 # language (benchmarks/results/sms_cost.md), NLU per language on held-out examples
 # (benchmarks/results/nlu.md), crisis recognition per language (benchmarks/results/safety.md) and
-# the cost of privacy on SQLite and PostgreSQL (benchmarks/results/privacy.md). About twenty-five
-# minutes in all.
+# the cost of privacy on SQLite and PostgreSQL (benchmarks/results/privacy.md) and the booking
+# lifecycle under load (benchmarks/results/booking.md). About thirty minutes in all.
 .PHONY: bench
 bench: $(VENV)/.bench-installed $(MODEL)
 	$(BIN)/python benchmarks/lid.py
@@ -77,6 +77,7 @@ bench: $(VENV)/.bench-installed $(MODEL)
 	set -o pipefail; $(BIN)/python benchmarks/nlu.py | tee benchmarks/results/nlu.md
 	set -o pipefail; $(BIN)/python benchmarks/safety.py | tee benchmarks/results/safety.md
 	set -o pipefail; $(BIN)/python benchmarks/privacy.py | tee benchmarks/results/privacy.md
+	set -o pipefail; $(BIN)/python benchmarks/booking.py | tee benchmarks/results/booking.md
 
 clean:
 	rm -rf models results .rasa var tests/artifacts
