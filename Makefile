@@ -13,7 +13,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 MODEL := models/intake.tar.gz
 TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 
-.PHONY: run test install model db validate test-stories clean help
+.PHONY: run test install model db validate test-stories clean help prod
 
 help:
 	@echo "make run    - set up everything and run the assistant on localhost (Ctrl-C stops)"
@@ -45,6 +45,17 @@ db: $(VENV)/.installed
 
 run: $(MODEL) db
 	$(BIN)/intake run
+
+# The production profile on this machine: nginx (Debian's nginx-light) in front of two Rasa
+# instances and two action servers, on the PostgreSQL and Redis that run here.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	@echo "Installing nginx from Debian's packages (the production profile's load balancer) ..."
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light; }
+
+prod: $(MODEL) $(NGINX)
+	$(BIN)/intake prod
 
 # The browser tests drive Debian's Chromium with Playwright (no browser download).
 CHROMIUM := /usr/bin/chromium

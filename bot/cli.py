@@ -560,8 +560,10 @@ def privacy_erase(obj: Context, referral_id: int, yes: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def web_command(host: str, port: int) -> None:
     """Serve the web apps (the tablet chat) with waitress."""
+    from bot.logs import configure
     from bot.web import serve
 
+    configure("web")
     serve(host=host, port=port)
 
 
@@ -573,19 +575,26 @@ def scheduler() -> None:
 @scheduler.command("run")
 @click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(1, 3600),
               help="Seconds between looks for what is due.")
+@click.option("--health-port", type=click.IntRange(0, 65535), default=0,
+              help="Serve GET /healthz on this port (0: not served).")
+@click.option("--health-host", default="127.0.0.1", show_default=True)
 @pass_ctx
-def scheduler_run(obj: Context, interval: float) -> None:
+def scheduler_run(obj: Context, interval: float, health_port: int, health_host: str) -> None:
     """Run the scheduler until stopped (Ctrl-C or SIGTERM)."""
     import signal
     import threading
 
-    from bot.scheduler import Scheduler
+    from bot.logs import configure
+    from bot.scheduler import Scheduler, serve_health
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    configure("scheduler")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler = Scheduler.from_config(obj.config)
+    if health_port:
+        serve_health(scheduler, health_port, interval, health_host)
     try:
-        Scheduler.from_config(obj.config).serve(interval, stop)
+        scheduler.serve(interval, stop)
     except KeyboardInterrupt:
         pass
 
@@ -603,6 +612,26 @@ def scheduler_tick(obj: Context) -> None:
 
 
 # -- running --------------------------------------------------------------------------------
+
+@main.command("prod")
+@click.option("--instances", default=2, show_default=True, type=click.IntRange(1, 8),
+              help="Rasa instances and action servers, each.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Rasa, through nginx.")
+@click.option("--actions-port", default=5050, show_default=True, type=int, help="The action servers, through nginx.")
+@click.option("--rasa-base", default=5105, show_default=True, type=int, help="The first Rasa instance's own port.")
+@click.option("--actions-base", default=5155, show_default=True, type=int, help="The first action server's port.")
+@click.option("--web-port", default=8000, show_default=True, type=int)
+@click.option("--scheduler-port", default=8090, show_default=True, type=int, help="The scheduler's /healthz.")
+@click.option("--model", default="models/intake.tar.gz", show_default=True)
+def prod_command(instances: int, port: int, actions_port: int, rasa_base: int, actions_base: int, web_port: int,
+                 scheduler_port: int, model: str) -> None:
+    """The production profile: nginx, several Rasa instances and action servers, PostgreSQL, Redis."""
+    from bot.prod import Profile, run_production
+
+    sys.exit(run_production(Profile(instances=instances, port=port, actions_port=actions_port, rasa_base=rasa_base,
+                                    actions_base=actions_base, web_port=web_port,
+                                    scheduler_health_port=scheduler_port, model=model)))
+
 
 @main.command("run")
 @click.option("--rasa-port", default=5005, show_default=True, type=int)

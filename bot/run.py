@@ -110,7 +110,7 @@ WEBHOOKS = {"REST": "rest", "Telegram": "telegram", "SMS (46elks)": "46elks", "S
 def channel_lines(rasa_port: int, on: List[str], off: Dict[str, List[str]], polling: bool) -> List[str]:
     lines = []
     for name in on:
-        if name == "Tablet channel":  # reached through the web app, not by people
+        if name in ("Tablet channel", "Health"):  # reached through the web app, or by a load balancer
             continue
         line = f"{name + ':':15}http://127.0.0.1:{rasa_port}/webhooks/{WEBHOOKS.get(name, name)}/webhook"
         if name == "Telegram":
@@ -135,6 +135,28 @@ def preflight(config: Config, env: Dict[str, str], debug: bool) -> Optional[str]
     return None
 
 
+def start_and_wait(procs: List[Service], env: Dict[str, str], ready_timeout: float, stopping) -> bool:
+    """Start every service, then wait until each is ready; False when one exits or time runs out."""
+    for service in procs:
+        print(f"starting {service.name} ...", flush=True)
+        service.start(env)
+    deadline = time.monotonic() + ready_timeout
+    pending = list(procs)
+    while pending and not stopping():
+        for service in list(pending):
+            if not service.alive():
+                print(f"{service.name} exited before it was ready", file=sys.stderr, flush=True)
+                return False
+            if service.ready():
+                pending.remove(service)
+                print(f"{service.name} ready", flush=True)
+        if time.monotonic() > deadline:
+            print("timed out waiting for " + ", ".join(s.name for s in pending), file=sys.stderr, flush=True)
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
             debug: bool = False, web_port: Optional[int] = 8000) -> int:
     env = child_environment(actions_port, rasa_port)
@@ -156,23 +178,8 @@ def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "model
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for service in procs:
-            print(f"starting {service.name} ...", flush=True)
-            service.start(env)
-        deadline = time.monotonic() + ready_timeout
-        pending = list(procs)
-        while pending and not stopping:
-            for service in list(pending):
-                if not service.alive():
-                    print(f"{service.name} exited before it was ready", file=sys.stderr, flush=True)
-                    return 1
-                if service.ready():
-                    pending.remove(service)
-                    print(f"{service.name} ready", flush=True)
-            if time.monotonic() > deadline:
-                print("timed out waiting for " + ", ".join(s.name for s in pending), file=sys.stderr, flush=True)
-                return 1
-            time.sleep(0.5)
+        if not start_and_wait(procs, env, ready_timeout, lambda: stopping):
+            return 1
         if not stopping:
             print(
                 "\nThe intake assistant is running.\n"

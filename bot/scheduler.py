@@ -134,6 +134,7 @@ class Scheduler:
         self.program = program
         self.clock = clock
         self.rules = replace(program.booking, timezone=timezone)
+        self.last_good_tick: Optional[float] = None  # time.monotonic() of the last tick that worked
 
     @classmethod
     def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "Scheduler":
@@ -214,12 +215,46 @@ class Scheduler:
             started = systime.monotonic()
             try:
                 tick = self.run_once()
+                self.last_good_tick = systime.monotonic()
                 if tick.sent or tick.held or tick.expired or tick.offered:
                     logger.info("scheduler: sent %d, held %d, offers made %d, expired %d", len(tick.sent),
                                 len(tick.held), len(tick.offered), len(tick.expired))
             except Exception:  # noqa: BLE001
                 logger.exception("scheduler: a tick failed")
             stop.wait(max(0.0, interval - (systime.monotonic() - started)))
+
+
+def serve_health(scheduler: Scheduler, port: int, interval: float, host: str = "0.0.0.0"):
+    """``GET /healthz``: 200 while the last good tick is recent (three intervals), else 503.
+
+    A small HTTP server in a thread, for a load balancer or Kubernetes' liveness probe.
+    Returns the server (``shutdown()`` stops it).
+    """
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if self.path.split("?")[0] not in ("/healthz", "/health"):
+                self.send_error(404)
+                return
+            last = scheduler.last_good_tick
+            age = None if last is None else systime.monotonic() - last
+            good = age is not None and age <= 3 * interval
+            body = json.dumps({"status": "ok" if good else "unavailable",
+                               "seconds_since_last_tick": None if age is None else round(age, 1)}).encode()
+            self.send_response(200 if good else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:  # probes every few seconds: not worth a log line
+            return
+
+    server = ThreadingHTTPServer((host, port), Health)
+    threading.Thread(target=server.serve_forever, name="scheduler-health", daemon=True).start()
+    return server
 
 
 def held_messages(session: Session, limit: int = 100) -> List[BookingMessage]:

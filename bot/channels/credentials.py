@@ -17,6 +17,7 @@ import yaml
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 CHANNEL_NAMES = {
     "rest": "REST",
+    "bot.channels.health.HealthInput": "Health",
     "bot.channels.tablet.TabletInput": "Tablet channel",
     "bot.channels.telegram.TelegramInput": "Telegram",
     "bot.channels.elks.ElksInput": "SMS (46elks)",

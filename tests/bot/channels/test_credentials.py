@@ -25,12 +25,14 @@ SECRETS = [value for env in (TELEGRAM_ENV, ELKS_ENV, TWILIO_ENV) for value in en
 
 
 TABLET = "bot.channels.tablet.TabletInput"
-ALWAYS = ["REST", "Tablet channel"]  # need no settings: the tablet's key derives from INTAKE_SECRET
+HEALTH = "bot.channels.health.HealthInput"
+# need no settings: the tablet's key derives from INTAKE_SECRET; health is for load balancers
+ALWAYS = ["REST", "Health", "Tablet channel"]
 
 
 def test_an_empty_environment_starts_only_rest_and_the_tablet_channel():
     kept, on, off = render_credentials(SOURCE, {})
-    assert kept == {"rest": None, TABLET: None}
+    assert kept == {"rest": None, HEALTH: None, TABLET: None}
     assert on == ALWAYS
     assert off == {
         "Telegram": ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
@@ -42,7 +44,7 @@ def test_an_empty_environment_starts_only_rest_and_the_tablet_channel():
 def test_optional_variables_alone_start_nothing():
     kept, on, _off = render_credentials(SOURCE, {"TELEGRAM_API_BASE": "http://x", "INTAKE_PUBLIC_URL": "https://y"})
     assert on == ALWAYS
-    assert list(kept) == ["rest", TABLET]
+    assert list(kept) == ["rest", HEALTH, TABLET]
 
 
 def test_telegram_on_with_its_variables_and_secrets_left_for_rasa():
@@ -128,7 +130,7 @@ def test_written_credentials_without_gateways_are_readable_by_rasa(tmp_path, mon
     target = tmp_path / "credentials.yml"
     on, _off = write_credentials(SOURCE, target, {})
     assert on == ALWAYS
-    assert read_config_file(target) == {"rest": None, TABLET: None}
+    assert read_config_file(target) == {"rest": None, HEALTH: None, TABLET: None}
 
 
 def test_an_optional_value_from_the_environment_survives_rasas_reader(tmp_path, monkeypatch):
