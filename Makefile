@@ -65,7 +65,7 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-test: $(MODEL) $(CHROMIUM)
+test: $(MODEL) $(CHROMIUM) $(NGINX)
 	$(BIN)/python -m pytest
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml

@@ -80,22 +80,26 @@ http {{
   fastcgi_temp_path {temp}/fastcgi;
   uwsgi_temp_path {temp}/uwsgi;
   scgi_temp_path {temp}/scgi;
-  client_max_body_size 1m;
+  # Rasa sends the action servers the whole conversation: bodies of a few hundred KB, kept in
+  # memory (the temporary directories may not be writable by the worker's user)
+  client_max_body_size 16m;
+  client_body_buffer_size 16m;
+  proxy_buffers 64 16k;
+  proxy_max_temp_file_size 0;
+  # no kept-alive connections to the instances: a new connection to a stopped instance is refused,
+  # and nginx then safely tries the next one; a reused connection would fail after the request
+  # was sent, and a POST is not sent twice
   upstream rasa {{
 {rasa}
-    keepalive 32;
   }}
   upstream actions {{
 {actions}
-    keepalive 32;
   }}
   server {{
     listen {profile.host}:{profile.port};
     location = /nginx/health {{ return 200 "ok\\n"; }}
     location / {{
       proxy_pass http://rasa;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $remote_addr;
       # a refused or reset connection goes to the next instance; a request already taken is not
@@ -109,8 +113,6 @@ http {{
     listen {profile.host}:{profile.actions_port};
     location / {{
       proxy_pass http://actions;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
       proxy_next_upstream error timeout http_502 http_503;
       proxy_connect_timeout 2s;
       proxy_read_timeout 120s;
