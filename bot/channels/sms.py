@@ -196,7 +196,8 @@ class SmsInput(OutboxSender, InputChannel, ABC):
                 language = await conversation_language(request.app, sender_id)
                 body = to_gsm(catalog_for(language).text("only_text"))
                 forget = False
-            message_id = await unit_of_work(self.queue_reply, participant, phone, body, options, forget)
+            message_id = await unit_of_work(self.queue_reply, participant, phone, body, options, forget,
+                                            sms.message_id)
         except Exception:  # noqa: BLE001 - the gateway retries on a 5xx: take the message then
             logger.exception("%s: an inbound SMS failed", self.name())
             await unit_of_work(store.forget_delivery, self.name(), sms.message_id)
@@ -206,7 +207,10 @@ class SmsInput(OutboxSender, InputChannel, ABC):
         return self.acknowledge()
 
     def queue_reply(self, session, participant: str, phone: str, body: str,
-                    options: List[Dict[str, str]], forget: bool = False) -> Optional[int]:
+                    options: List[Dict[str, str]], forget: bool = False,
+                    inbound_id: Optional[str] = None) -> Optional[int]:
+        if inbound_id:  # handled: a redelivery of it is a duplicate from now on
+            store.mark_handled(session, self.name(), inbound_id)
         if not forget:  # after an erasure nothing about the participant is kept, not even options
             store.save_choices(session, participant, options)
         if not body:

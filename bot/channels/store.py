@@ -33,15 +33,43 @@ SENDING_TIMEOUT = timedelta(minutes=2)
 # -- inbound ids ----------------------------------------------------------------------------
 
 
-def first_delivery(session: Session, channel: str, external_id: str) -> bool:
-    """Record a gateway's message id; False when it was recorded before (a redelivery)."""
+# A message taken but never marked handled this long ago was abandoned (its process died, or the
+# database went away before it could be forgotten): a redelivery takes it over.
+ABANDONED_AFTER = timedelta(minutes=2)
+
+
+def first_delivery(session: Session, channel: str, external_id: str, now: Optional[datetime] = None) -> bool:
+    """Record a gateway's message id; False when it was recorded before (a redelivery).
+
+    True also for a redelivery of a message that was taken but never handled
+    (:func:`mark_handled`) and is older than ``ABANDONED_AFTER``: one conditional UPDATE claims it,
+    so of several redeliveries one takes it over.
+    """
+    now = now or utcnow()
     try:
         with session.begin_nested():
-            session.add(InboundMessage(channel=channel, external_id=external_id[:100]))
+            session.add(InboundMessage(channel=channel, external_id=external_id[:100], received_at=now))
             session.flush()
     except IntegrityError:
-        return False
+        reclaimed = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.channel == channel, InboundMessage.external_id == external_id[:100],
+                   InboundMessage.response.is_(None), InboundMessage.received_at < now - ABANDONED_AFTER)
+            .values(received_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return reclaimed == 1
     return True
+
+
+def mark_handled(session: Session, channel: str, external_id: str, response: Optional[Dict] = None) -> None:
+    """The message was handled: a redelivery is a duplicate for good (``response``: what to answer it)."""
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.channel == channel, InboundMessage.external_id == external_id[:100])
+        .values(response=response if response is not None else {})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def forget_delivery(session: Session, channel: str, external_id: str) -> None:

@@ -58,10 +58,7 @@ class TabletOutput(OutputChannel):
 
 
 def _set_response(session, message_id: str, replies: List[Dict[str, Any]]) -> None:
-    row = session.execute(select(InboundMessage).where(
-        InboundMessage.channel == CHANNEL, InboundMessage.external_id == message_id[:100])).scalar_one_or_none()
-    if row is not None:
-        row.response = {"replies": replies}
+    store.mark_handled(session, CHANNEL, message_id, {"replies": replies})
 
 
 def _get_response(session, message_id: str) -> Optional[Dict[str, Any]]:

@@ -320,6 +320,7 @@ class TelegramInput(OutboxSender, InputChannel):
             logger.exception("telegram: update %s failed", update_key)
             await unit_of_work(store.forget_delivery, CHANNEL, update_key)
             return response.json({"error": "temporarily unavailable"}, status=503)
+        await unit_of_work(store.mark_handled, CHANNEL, update_key)
         return response.json({"status": "ok"})
 
     async def handle(self, update: Update, bot: Bot, request: Request,

@@ -362,3 +362,20 @@ def test_buttons_travel_with_a_queued_message(db):
     with db.transaction() as session:
         message_id = store.enqueue(session, "telegram", "p9", "4242", "Påminnelse", buttons=buttons)
     assert claim(db, message_id) == store.Outgoing(message_id, "telegram", "4242", "Påminnelse", 1, "p9", buttons)
+
+
+def test_a_message_taken_but_never_handled_is_taken_over_by_a_late_redelivery(db):
+    """The database went away before a failed message could be forgotten: it must not be lost."""
+    now = utcnow()
+    with db.transaction() as session:
+        assert store.first_delivery(session, "tablet", "m-1", now=now) is True
+    with db.transaction() as session:  # a redelivery soon after: still being answered, a duplicate
+        assert store.first_delivery(session, "tablet", "m-1", now=now + timedelta(seconds=30)) is False
+    later = now + store.ABANDONED_AFTER + timedelta(seconds=1)
+    with db.transaction() as session:  # long after, never handled: abandoned, taken over once
+        assert store.first_delivery(session, "tablet", "m-1", now=later) is True
+    with db.transaction() as session:
+        assert store.first_delivery(session, "tablet", "m-1", now=later + timedelta(seconds=1)) is False
+        store.mark_handled(session, "tablet", "m-1", {"replies": []})
+    with db.transaction() as session:  # handled: a duplicate for good
+        assert store.first_delivery(session, "tablet", "m-1", now=later + timedelta(hours=1)) is False
