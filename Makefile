@@ -78,10 +78,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 # the servers; writes benchmarks/results/intake.txt), then the SMS cost of a whole intake in each
 # language (benchmarks/results/sms_cost.md), NLU per language on held-out examples
 # (benchmarks/results/nlu.md), crisis recognition per language (benchmarks/results/safety.md) and
-# the cost of privacy on SQLite and PostgreSQL (benchmarks/results/privacy.md) and the booking
-# lifecycle under load (benchmarks/results/booking.md). About thirty minutes in all.
+# the cost of privacy on SQLite and PostgreSQL (benchmarks/results/privacy.md), the booking
+# lifecycle under load (benchmarks/results/booking.md), and the production profile under load and
+# under faults (benchmarks/results/load.md, faults.md; these restart PostgreSQL). About an hour.
 .PHONY: bench
-bench: $(VENV)/.bench-installed $(MODEL)
+bench: $(VENV)/.bench-installed $(MODEL) $(NGINX)
 	$(BIN)/python benchmarks/lid.py
 	set -o pipefail; $(BIN)/python benchmarks/intake.py | tee benchmarks/results/intake.txt
 	set -o pipefail; $(BIN)/python benchmarks/sms_cost.py | tee benchmarks/results/sms_cost.md
@@ -89,6 +90,8 @@ bench: $(VENV)/.bench-installed $(MODEL)
 	set -o pipefail; $(BIN)/python benchmarks/safety.py | tee benchmarks/results/safety.md
 	set -o pipefail; $(BIN)/python benchmarks/privacy.py | tee benchmarks/results/privacy.md
 	set -o pipefail; $(BIN)/python benchmarks/booking.py | tee benchmarks/results/booking.md
+	set -o pipefail; $(BIN)/python benchmarks/load.py | tee benchmarks/results/load.md
+	set -o pipefail; $(BIN)/python benchmarks/faults.py | tee benchmarks/results/faults.md
 
 clean:
 	rm -rf models results .rasa var tests/artifacts
