@@ -36,6 +36,7 @@ from bot.db.models import ActivitySession, Booking
 from bot.intake import booking as seats
 from bot.intake.answers import first_number, normalize
 from bot.intake.funnel import record_step
+from bot.intake.program import booking_rules
 from bot.intake.questions import CHOICE, SKIPPED, Question
 from bot.intake.transcript import from_events, save_transcript
 
@@ -57,9 +58,7 @@ def _booking_view(session, booking: Booking) -> Dict[str, Any]:
 
 def rules():
     """The programme's booking rules, in the configured time zone."""
-    from dataclasses import replace
-
-    return replace(program().booking, timezone=settings().timezone)
+    return booking_rules(settings())
 
 
 class ActionAskBookingSession(Action):

@@ -13,7 +13,6 @@ from bot.channels import PUSH_CHANNELS
 from bot.config import PROJECT_ROOT, Config
 from bot.db import in_worker_transaction
 from bot.i18n import Catalog, Catalogs, format_day, load_catalogs, with_direction  # noqa: F401 - format_day: for the actions
-from bot.i18n.catalog import RLM  # noqa: F401 - used by actions.language
 from bot.intake.funnel import conversation_key, record_step
 from bot.intake.participants import get_or_create_participant, pseudonym
 from bot.intake.program import Program, load_program

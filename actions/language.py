@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     FIRST_CONTACT_CONFIDENCE,
-    RLM,
     SWITCH_CONFIDENCE,
     catalogs,
     chosen_on_page,
@@ -22,6 +21,7 @@ from actions.common import (
     say,
     send,
 )
+from bot.i18n.catalog import RLM
 from bot.intake.answers import first_number, normalize
 from bot.language.detect import UNDETERMINED
 from bot.language.model import dominant_script, words

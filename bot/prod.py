@@ -21,17 +21,15 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.channels.credentials import write_credentials
 from bot.config import PROJECT_ROOT, Config
-from bot.run import Service, preflight, start_and_wait
+from bot.run import Service, preflight, supervise
 
 NGINX = "/usr/sbin/nginx"
 DEFAULT_DATABASE = "postgresql+psycopg2://postgres@127.0.0.1:5432/intake"
@@ -252,38 +250,14 @@ def run_production(profile: Profile, ready_timeout: float = 300.0) -> int:
     except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr, flush=True)
         return 2
-    procs = services(profile, credentials, conf)
-    stopping = False
-
-    def on_signal(signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        if not start_and_wait(procs, env, ready_timeout, lambda: stopping):
-            return 1
-        if not stopping:
-            print(
-                "\nThe production profile is running.\n"
-                f"  Rasa (REST, Telegram, SMS webhooks), {profile.instances} instances behind nginx: "
-                f"http://{profile.host}:{profile.port}/webhooks/<channel>/webhook\n"
-                f"  action servers, {profile.instances} behind nginx:  http://{profile.host}:{profile.actions_port}/webhook\n"
-                f"  tablet chat and dashboard:  http://{profile.host}:{profile.web_port}/\n"
-                f"  health: /webhooks/health/ready on each Rasa, /health on each action server, "
-                f"/healthz on the web apps and on :{profile.scheduler_health_port} for the scheduler\n"
-                "Press Ctrl-C to stop.",
-                flush=True,
-            )
-        while not stopping:  # a supervisor: what dies is started again
-            for service in procs:
-                if not service.alive() and not stopping:
-                    print(f"{service.name} stopped; starting it again", file=sys.stderr, flush=True)
-                    service.start(env)
-            time.sleep(0.5)
-        return 0
-    finally:
-        for service in reversed(procs):
-            service.stop()
-        print("stopped", flush=True)
+    banner = (
+        "\nThe production profile is running.\n"
+        f"  Rasa (REST, Telegram, SMS webhooks), {profile.instances} instances behind nginx: "
+        f"http://{profile.host}:{profile.port}/webhooks/<channel>/webhook\n"
+        f"  action servers, {profile.instances} behind nginx:  http://{profile.host}:{profile.actions_port}/webhook\n"
+        f"  tablet chat and dashboard:  http://{profile.host}:{profile.web_port}/\n"
+        f"  health: /webhooks/health/ready on each Rasa, /health on each action server, "
+        f"/healthz on the web apps and on :{profile.scheduler_health_port} for the scheduler\n"
+        "Press Ctrl-C to stop."
+    )
+    return supervise(services(profile, credentials, conf), env, ready_timeout, banner, restart=True)

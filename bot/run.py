@@ -157,18 +157,13 @@ def start_and_wait(procs: List[Service], env: Dict[str, str], ready_timeout: flo
     return True
 
 
-def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
-            debug: bool = False, web_port: Optional[int] = 8000) -> int:
-    env = child_environment(actions_port, rasa_port)
-    problem = preflight(Config.from_env(env), env, debug)
-    if problem:
-        print(problem, file=sys.stderr, flush=True)
-        return 2
-    credentials = Config.from_env(env).data_dir / "credentials.yml"
-    channels_on, channels_off = write_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
-    poll = telegram_polling(env) and "Telegram" in channels_on
-    procs = services(rasa_port, actions_port, model, debug=debug, credentials=str(credentials), poll_telegram=poll,
-                     web_port=web_port)
+def supervise(procs: List[Service], env: Dict[str, str], ready_timeout: float, banner: str, restart: bool) -> int:
+    """Start the services, print ``banner`` once all are ready, and watch them until Ctrl-C or SIGTERM.
+
+    A service that stops ends the run (``restart=False``, `intake run`) or is started again
+    (``restart=True``, the production profile, as a container platform would). All are stopped
+    at the end.
+    """
     stopping = False
 
     def on_signal(signum, _frame):
@@ -181,24 +176,43 @@ def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "model
         if not start_and_wait(procs, env, ready_timeout, lambda: stopping):
             return 1
         if not stopping:
-            print(
-                "\nThe intake assistant is running.\n"
-                + "".join(f"  {line}\n" for line in channel_lines(rasa_port, channels_on, channels_off, poll))
-                + (f"  {'Tablet chat:':15}http://127.0.0.1:{web_port}/tablet  (staff sign in; "
-                   "intake users add creates accounts)\n"
-                   f"  {'Dashboard:':15}http://127.0.0.1:{web_port}/referrals\n" if web_port else "")
-                + f"  action server: http://127.0.0.1:{actions_port}/health\n"
-                "Press Ctrl-C to stop.",
-                flush=True,
-            )
+            print(banner, flush=True)
         while not stopping:
             for service in procs:
-                if not service.alive():
+                if service.alive() or stopping:
+                    continue
+                if not restart:
                     print(f"{service.name} stopped unexpectedly", file=sys.stderr, flush=True)
                     return 1
+                print(f"{service.name} stopped; starting it again", file=sys.stderr, flush=True)
+                service.start(env)
             time.sleep(0.5)
         return 0
     finally:
         for service in reversed(procs):
             service.stop()
         print("stopped", flush=True)
+
+
+def run_all(rasa_port: int = 5005, actions_port: int = 5055, model: str = "models", ready_timeout: float = 180.0,
+            debug: bool = False, web_port: Optional[int] = 8000) -> int:
+    env = child_environment(actions_port, rasa_port)
+    problem = preflight(Config.from_env(env), env, debug)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 2
+    credentials = Config.from_env(env).data_dir / "credentials.yml"
+    channels_on, channels_off = write_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
+    poll = telegram_polling(env) and "Telegram" in channels_on
+    procs = services(rasa_port, actions_port, model, debug=debug, credentials=str(credentials), poll_telegram=poll,
+                     web_port=web_port)
+    banner = (
+        "\nThe intake assistant is running.\n"
+        + "".join(f"  {line}\n" for line in channel_lines(rasa_port, channels_on, channels_off, poll))
+        + (f"  {'Tablet chat:':15}http://127.0.0.1:{web_port}/tablet  (staff sign in; "
+           "intake users add creates accounts)\n"
+           f"  {'Dashboard:':15}http://127.0.0.1:{web_port}/referrals\n" if web_port else "")
+        + f"  action server: http://127.0.0.1:{actions_port}/health\n"
+        "Press Ctrl-C to stop."
+    )
+    return supervise(procs, env, ready_timeout, banner, restart=False)

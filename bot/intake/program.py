@@ -192,3 +192,10 @@ def load_program(path: Path) -> Program:
             _cache.clear()
             _cache[key] = program
         return program
+
+
+def booking_rules(config) -> BookingRules:
+    """The programme's booking rules (``program.yml``) in the configured time zone (``Config``)."""
+    from dataclasses import replace
+
+    return replace(load_program(config.program_file).booking, timezone=config.timezone)

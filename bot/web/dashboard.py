@@ -430,16 +430,14 @@ def session_attendance(session_id: int):
 def session_offer(session_id: int, booking_id: int):
     """Staff answer a waiting-list offer for a participant the assistant cannot write to (the
     tablet), or who answered them by phone."""
-    from dataclasses import replace
-
     from bot.db.models import Booking
     from bot.intake.booking import BOOKED, accept_offer, decline_offer
-    from bot.intake.program import load_program
+    from bot.intake.program import booking_rules
 
     answer = request.form.get("answer")
     if answer not in ("accept", "decline"):
         abort(400)
-    rules = replace(load_program(settings().program_file).booking, timezone=settings().timezone)
+    rules = booking_rules(settings())
     with database().transaction() as db:
         booking = db.get(Booking, booking_id)
         if booking is None or booking.session_id != session_id:

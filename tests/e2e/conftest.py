@@ -108,6 +108,18 @@ def gateways():
         found.stop()
 
 
+def stop_group(process: subprocess.Popen, grace: float) -> None:
+    """Ctrl-C to a process group started with start_new_session; SIGKILL after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory, gateways):
     if not MODEL.exists():
@@ -150,12 +162,7 @@ def servers(tmp_path_factory, gateways):
         servers.data_dir = data_dir
         yield servers
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process, 30)
         log.close()
 
 

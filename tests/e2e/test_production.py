@@ -17,7 +17,7 @@ import requests
 
 from bot.simulate import SWEDISH_ANSWERS, RestClient, buttons, run_intake, texts
 from tests.conftest import _pg_database, postgres_available
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, stop_group
 
 pytestmark = pytest.mark.servers
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -87,12 +87,7 @@ def production(tmp_path_factory):
         finally:
             if os.environ.get("INTAKE_KEEP_PROD_LOG"):
                 Path(os.environ["INTAKE_KEEP_PROD_LOG"]).write_text(running.log_text())
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(90)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process, 90)
 
 
 def test_every_process_is_healthy_and_ready(production):
